@@ -1,0 +1,35 @@
+"""stretchcast: guided audio routines for SI joint stretches, from content files to phone-ready MP3s.
+
+The library in four calls::
+
+    from stretchcast import load_collection, load_routine, plan, build
+
+    routine = load_routine(load_collection(), "standard")
+    print(plan(routine).duration_ms)          # instant: no audio
+    result = build(routine, voice="espeak")   # audio/standard.mp3 and its manifest
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .content import Collection, Exercise, Routine, load_collection, load_routine
+from .errors import StretchcastError
+from .pipeline import BuildOptions, BuildResult, build, plan
+from .timeline import Timeline, compile_timeline
+
+__all__ = [
+    "BuildOptions",
+    "BuildResult",
+    "Collection",
+    "Exercise",
+    "Routine",
+    "StretchcastError",
+    "Timeline",
+    "__version__",
+    "build",
+    "compile_timeline",
+    "load_collection",
+    "load_routine",
+    "plan",
+]

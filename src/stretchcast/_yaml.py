@@ -1,0 +1,337 @@
+"""Strict YAML reading with positions: every value knows its file, line and column.
+
+PyYAML's ``safe_load`` throws positions away and silently accepts duplicate keys. Here a
+document is composed into nodes (safe resolver only, so ``!!python/object`` and friends are
+never constructed), and :class:`Mapping` hands out typed values while remembering which keys
+were read, so that unknown keys are reported with a suggestion instead of being ignored.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ContentError, Where
+
+MAX_FILE_BYTES = 256 * 1024
+_PLAIN_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+}
+_TYPE_NAMES = {
+    "tag:yaml.org,2002:str": "text",
+    "tag:yaml.org,2002:int": "a whole number",
+    "tag:yaml.org,2002:float": "a number",
+    "tag:yaml.org,2002:bool": "true/false",
+    "tag:yaml.org,2002:null": "nothing (null)",
+    "tag:yaml.org,2002:seq": "a list",
+    "tag:yaml.org,2002:map": "a mapping",
+}
+
+
+def read_document(path: Path) -> yaml.Node:
+    """Read one YAML document from ``path`` as a node tree, or raise a ContentError saying why."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ContentError(
+            "file not found", where=Where(path), fix="Check the path, or run 'stretchcast list'."
+        ) from None
+    except IsADirectoryError:
+        raise ContentError("is a folder, not a YAML file", where=Where(path)) from None
+    except OSError as err:
+        raise ContentError(f"cannot be read ({err.strerror})", where=Where(path)) from err
+    if len(raw) > MAX_FILE_BYTES:
+        raise ContentError(
+            f"file is {len(raw) // 1024} KiB; content files are at most {MAX_FILE_BYTES // 1024} KiB",
+            where=Where(path),
+            fix="Is this the right file? Exercise and routine files are short YAML documents.",
+        )
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise ContentError(
+            f"is not UTF-8 text (byte 0x{raw[err.start]:02x} at offset {err.start})",
+            where=Where(path, line),
+            fix="Save the file as UTF-8.",
+        ) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        problem = err.problem or err.context or "invalid YAML"
+        raise ContentError(
+            f"YAML syntax error: {problem}",
+            where=Where(path, mark.line + 1, mark.column + 1) if mark else Where(path),
+            fix="Check indentation and that every 'key: value' pair has a space after the colon.",
+        ) from None
+    except yaml.YAMLError as err:
+        raise ContentError(f"YAML syntax error: {err}", where=Where(path)) from None
+    if node is None:
+        raise ContentError("file is empty", where=Where(path), fix="See content/si-joint/ for examples.")
+    return node
+
+
+class Mapping:
+    """A YAML mapping node whose values are read with type and range checks, each error positioned."""
+
+    def __init__(self, node: yaml.Node, path: Path, field: str = "") -> None:
+        self.path = path
+        self.field = field
+        self.node = node
+        if not isinstance(node, yaml.MappingNode):
+            raise self.error(f"expected a mapping of 'key: value' lines, found {_describe(node)}", node=node)
+        self._items: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for key_node, value_node in node.value:
+            _check_tag(key_node, path, self._field(str(getattr(key_node, "value", "?"))))
+            if not isinstance(key_node, yaml.ScalarNode) or not isinstance(key_node.value, str):
+                raise self.error("keys must be plain words", node=key_node)
+            key = key_node.value
+            if key in self._items:
+                first = self._items[key][0].start_mark.line + 1
+                raise self.error(
+                    f"'{key}' is given twice (first on line {first})",
+                    node=key_node,
+                    key=key,
+                    fix="Keep one of them.",
+                )
+            self._items[key] = (key_node, value_node)
+        self._read: set[str] = set()
+
+    # -- positions and errors -------------------------------------------------------------
+    def _field(self, key: str | int) -> str:
+        if isinstance(key, int):
+            return f"{self.field}[{key}]"
+        return f"{self.field}.{key}" if self.field else key
+
+    def where(self, key: str | None = None, node: yaml.Node | None = None) -> Where:
+        """Where ``key`` (or ``node``, or this mapping) is in its file."""
+        if node is None:
+            node = self._items[key][1] if key is not None and key in self._items else self.node
+        mark = node.start_mark
+        return Where(
+            self.path,
+            mark.line + 1,
+            mark.column + 1,
+            self._field(key) if key else self.field or None,
+        )
+
+    def error(
+        self,
+        problem: str,
+        *,
+        key: str | None = None,
+        node: yaml.Node | None = None,
+        fix: str | None = None,
+    ) -> ContentError:
+        """A ContentError positioned at ``key`` or ``node``."""
+        return ContentError(problem, where=self.where(key, node), fix=fix)
+
+    def _key_where(self, key: str) -> Where:
+        mark = self._items[key][0].start_mark
+        return Where(self.path, mark.line + 1, mark.column + 1, self._field(key))
+
+    def has(self, key: str) -> bool:
+        """Whether ``key`` is present (it still has to be read to count as known)."""
+        return key in self._items
+
+    def keys(self) -> list[str]:
+        """The keys, in file order."""
+        return list(self._items)
+
+    # -- typed access ------------------------------------------------------------------------
+    def _node(self, key: str, required: bool) -> yaml.Node | None:
+        self._read.add(key)
+        if key not in self._items:
+            if required:
+                # A misspelt key is more helpful to point at than the missing one it was meant to be.
+                typo = difflib.get_close_matches(key, [k for k in self._items if k not in self._read], n=1)
+                if typo:
+                    raise ContentError(
+                        f"unknown field '{typo[0]}'",
+                        where=self._key_where(typo[0]),
+                        fix=f"Did you mean '{key}'?",
+                    )
+                raise self.error(f"required field '{key}' is missing", fix=f"Add a '{key}:' line.")
+            return None
+        return self._items[key][1]
+
+    def _scalar(self, key: str, required: bool) -> Any:
+        node = self._node(key, required)
+        if node is None:
+            return None
+        _check_tag(node, self.path, self._field(key))
+        if not isinstance(node, yaml.ScalarNode):
+            raise self.error(f"expected a single value, found {_describe(node)}", key=key)
+        return yaml.constructor.SafeConstructor().construct_object(node)
+
+    def text(self, key: str, *, required: bool = True, max_len: int = 300) -> str | None:
+        """A non-empty line of text, taken as written (so ``title: 2024-05-01`` stays text)."""
+        node = self._node(key, required)
+        if node is None:
+            return None
+        _check_tag(node, self.path, self._field(key))
+        if not isinstance(node, yaml.ScalarNode):
+            raise self.error(f"expected text, found {_describe(node)}", key=key)
+        return check_text(str(node.value), self.where(key), max_len=max_len)
+
+    def integer(self, key: str, *, lo: int, hi: int, required: bool = True) -> int | None:
+        """A whole number within [lo, hi]."""
+        value = self._scalar(key, required)
+        if value is None and not required:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(
+                f"expected a whole number, found {value!r}",
+                key=key,
+                fix=f"Use a number from {lo} to {hi}.",
+            )
+        if not lo <= value <= hi:
+            raise self.error(f"{value} is out of range", key=key, fix=f"Use a number from {lo} to {hi}.")
+        return value
+
+    def number(self, key: str, *, lo: float, hi: float, required: bool = True) -> float | None:
+        """A number (whole or decimal) within [lo, hi]."""
+        value = self._scalar(key, required)
+        if value is None and not required:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+            raise self.error(
+                f"expected a number, found {value!r}",
+                key=key,
+                fix=f"Use a number from {lo:g} to {hi:g}.",
+            )
+        if not lo <= value <= hi:
+            raise self.error(
+                f"{value:g} is out of range", key=key, fix=f"Use a number from {lo:g} to {hi:g}."
+            )
+        return float(value)
+
+    def boolean(self, key: str, *, default: bool) -> bool:
+        """true or false."""
+        value = self._scalar(key, False)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise self.error(f"expected true or false, found {value!r}", key=key)
+        return value
+
+    def texts(
+        self, key: str, *, required: bool = True, max_items: int = 20, max_len: int = 300
+    ) -> tuple[str, ...]:
+        """A list of non-empty lines of text."""
+        node = self._node(key, required)
+        if node is None:
+            return ()
+        _check_tag(node, self.path, self._field(key))
+        if not isinstance(node, yaml.SequenceNode):
+            raise self.error(f"expected a list ('- item' lines), found {_describe(node)}", key=key)
+        if required and not node.value:
+            raise self.error(f"'{key}' must list at least one item", key=key)
+        if len(node.value) > max_items:
+            raise self.error(f"lists {len(node.value)} items; at most {max_items} are allowed", key=key)
+        out: list[str] = []
+        for i, item in enumerate(node.value):
+            field = f"{self._field(key)}[{i}]"
+            _check_tag(item, self.path, field)
+            if not isinstance(item, yaml.ScalarNode):
+                raise ContentError(
+                    f"expected a line of text, found {_describe(item)}",
+                    where=Where(self.path, item.start_mark.line + 1, item.start_mark.column + 1, field),
+                )
+            mark = item.start_mark
+            where = Where(self.path, mark.line + 1, mark.column + 1, field)
+            out.append(check_text(str(item.value), where, max_len=max_len))
+        return tuple(out)
+
+    def mapping(self, key: str, *, required: bool = True) -> Mapping | None:
+        """A nested mapping."""
+        node = self._node(key, required)
+        if node is None:
+            return None
+        _check_tag(node, self.path, self._field(key))
+        return Mapping(node, self.path, self._field(key))
+
+    def mappings(self, key: str, *, required: bool = True, max_items: int = 50) -> list[Mapping]:
+        """A list of mappings."""
+        node = self._node(key, required)
+        if node is None:
+            return []
+        _check_tag(node, self.path, self._field(key))
+        if not isinstance(node, yaml.SequenceNode):
+            raise self.error(f"expected a list ('- id: ...' lines), found {_describe(node)}", key=key)
+        if required and not node.value:
+            raise self.error(f"'{key}' is empty", key=key, fix="List at least one item.")
+        if len(node.value) > max_items:
+            raise self.error(f"lists {len(node.value)} items; at most {max_items} are allowed", key=key)
+        out = []
+        for i, item in enumerate(node.value):
+            _check_tag(item, self.path, f"{self._field(key)}[{i}]")
+            out.append(Mapping(item, self.path, f"{self._field(key)}[{i}]"))
+        return out
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def finish(self, allowed: list[str] | None = None) -> None:
+        """Reject any key that was never read: unknown keys are errors, with a suggestion."""
+        for key in self._items:
+            if key not in self._read:
+                known = sorted(allowed if allowed is not None else self._read)
+                close = difflib.get_close_matches(key, known, n=1)
+                hint = f"Did you mean '{close[0]}'? " if close else ""
+                raise ContentError(
+                    f"unknown field '{key}'",
+                    where=self._key_where(key),
+                    fix=f"{hint}Allowed here: {', '.join(known)}.",
+                )
+
+
+def check_text(value: str, where: Where, *, max_len: int) -> str:
+    """Check that ``value`` is a short, printable line of text; return it with spaces tidied."""
+    text = value.strip()
+    if not text:
+        raise ContentError("must not be empty", where=where)
+    if len(text) > max_len:
+        raise ContentError(
+            f"text is {len(text)} characters long; at most {max_len} are allowed",
+            where=where,
+            fix="Split it into shorter sentences: they are spoken one at a time.",
+        )
+    bad = next((c for c in text if not c.isprintable() and c != "\n"), None)
+    if bad is not None:
+        raise ContentError(f"contains a control character (U+{ord(bad):04X})", where=where, fix="Remove it.")
+    return " ".join(text.split())
+
+
+def _check_tag(node: yaml.Node, path: Path, field: str) -> None:
+    """Refuse explicit tags (``!!python/object`` and the like): content is plain data only."""
+    if isinstance(node, yaml.ScalarNode):
+        ok = node.tag in _PLAIN_TAGS or node.tag == "tag:yaml.org,2002:timestamp"
+    elif isinstance(node, yaml.SequenceNode):
+        ok = node.tag == "tag:yaml.org,2002:seq"
+    else:
+        ok = node.tag == "tag:yaml.org,2002:map"
+    if ok:
+        return
+    mark = node.start_mark
+    raise ContentError(
+        f"YAML tag '{node.tag}' is not allowed",
+        where=Where(path, mark.line + 1, mark.column + 1, field or None),
+        fix="Content files hold plain text, numbers, lists and mappings only; remove the '!' tag.",
+    )
+
+
+def _describe(node: yaml.Node) -> str:
+    if isinstance(node, yaml.ScalarNode):
+        return f"{_TYPE_NAMES.get(node.tag, 'a value')} ({node.value!r})"
+    return _TYPE_NAMES.get(node.tag, "something else")

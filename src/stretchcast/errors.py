@@ -1,0 +1,78 @@
+"""The one exception family: every error stretchcast reports to a person.
+
+Each message names what was wrong, where (file, line, field) and what to do about it. The
+command line prints ``str(error)`` and exits with ``error.exit_code``; nothing else needs a
+traceback unless ``--debug`` is given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Where:
+    """A place in an input: a file, optionally a line and column, optionally a field path."""
+
+    path: Path | str | None = None
+    line: int | None = None  # 1-based
+    column: int | None = None  # 1-based
+    field: str | None = None
+
+    def __str__(self) -> str:
+        parts: list[str] = []
+        if self.path is not None:
+            loc = str(self.path)
+            if self.line is not None:
+                loc += f", line {self.line}"
+                if self.column is not None:
+                    loc += f", column {self.column}"
+            parts.append(loc)
+        if self.field:
+            parts.append(f"field '{self.field}'")
+        return ", ".join(parts)
+
+
+class StretchcastError(Exception):
+    """Base class: something went wrong that the user can understand and act on."""
+
+    exit_code = 1
+
+    def __init__(self, problem: str, *, where: Where | None = None, fix: str | None = None) -> None:
+        self.problem = problem
+        self.where = where
+        self.fix = fix
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        """The whole message: where, what, and the fix, in at most two lines."""
+        head = f"{self.where}: {self.problem}" if self.where and str(self.where) else self.problem
+        return f"{head}\n  {self.fix}" if self.fix else head
+
+
+class InputError(StretchcastError):
+    """Bad input from the user: a content or routine file, a ``--set`` or a CLI value."""
+
+    exit_code = 2
+
+
+class ContentError(InputError):
+    """An exercise, collection or routine file is malformed or out of range."""
+
+
+class UsageError(InputError):
+    """A command-line value is wrong (an unknown routine, a bad ``--set``)."""
+
+
+class VoiceError(StretchcastError):
+    """A voice engine cannot speak: not installed, unreachable, or it failed."""
+
+    exit_code = 3
+
+
+class OutputError(StretchcastError):
+    """Output could not be written (folder not writable, disk full); nothing was left behind."""
+
+    exit_code = 4

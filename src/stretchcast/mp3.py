@@ -1,0 +1,227 @@
+"""MP3 encoding with ``lameenc`` plus the Xing/Info and LAME header that lameenc does not write.
+
+Without that header every decoder plays LAME's encoder delay (576 samples, plus the decoder's own
+529) as silence at the start and the final frame's padding at the end, so onsets come 50 ms late
+and players show the wrong length. The header written here is the one LAME itself writes for CBR
+files: frame count, byte count, a seek table, and the encoder delay and padding, which decoders
+(mpg123/libsndfile, FFmpeg and the browsers built on it) use to trim the stream to the exact
+samples that went in.
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+from dataclasses import dataclass
+from typing import IO
+
+import lameenc
+import numpy as np
+import numpy.typing as npt
+
+from .errors import UsageError
+
+log = logging.getLogger(__name__)
+
+ENCODER_DELAY = 576  # samples LAME puts before the audio; the LAME header tells decoders to drop them
+DECODER_DELAY = 529  # what an MP3 decoder adds on its own; decoders that honour the header drop this too
+_LAME_VERSION = b"LAME3.100"
+
+# Layer III tables, by MPEG version: bitrates in kbit/s by index, sample rates by index.
+_BITRATES = {
+    1: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+    2: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+}
+_RATES = {44100: (1, 0), 48000: (1, 1), 32000: (1, 2), 22050: (2, 0), 24000: (2, 1), 16000: (2, 2)}
+SAMPLE_RATES = tuple(sorted(_RATES))
+_INFO_MIN_BYTES = 4 + 17 + 120 + 36  # header, side info (MPEG-1 mono), Xing part, LAME part
+
+
+def bitrates_for(sample_rate: int) -> tuple[int, ...]:
+    """Bitrates (kbit/s) usable at ``sample_rate``: large enough frames to carry the LAME header."""
+    version = _RATES[sample_rate][0]
+    per_frame = 144 if version == 1 else 72
+    return tuple(b for b in _BITRATES[version][1:] if per_frame * b * 1000 // sample_rate >= _INFO_MIN_BYTES)
+
+
+def check_format(sample_rate: int, bitrate: int) -> None:
+    """Raise a UsageError unless ``sample_rate`` and ``bitrate`` make a valid mono MP3."""
+    if sample_rate not in _RATES:
+        raise UsageError(
+            f"sample rate {sample_rate} Hz is not supported",
+            fix=f"Use one of {', '.join(str(r) for r in SAMPLE_RATES)} (22050 is the default).",
+        )
+    allowed = bitrates_for(sample_rate)
+    if bitrate not in allowed:
+        raise UsageError(
+            f"bitrate {bitrate} kbit/s is not available at {sample_rate} Hz",
+            fix=f"Use one of {', '.join(map(str, allowed))} (64 is the default).",
+        )
+
+
+def crc16(data: bytes, crc: int = 0) -> int:
+    """CRC-16 (polynomial 0x8005, reflected; the one the LAME header uses)."""
+    for byte in data:
+        crc = _CRC_TABLE[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+    return crc
+
+
+def _crc_table() -> list[int]:
+    table = []
+    for i in range(256):
+        crc = i
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+        table.append(crc)
+    return table
+
+
+_CRC_TABLE = _crc_table()
+
+
+@dataclass(frozen=True)
+class _Format:
+    sample_rate: int
+    bitrate: int
+
+    @property
+    def version(self) -> int:
+        return _RATES[self.sample_rate][0]
+
+    @property
+    def samples_per_frame(self) -> int:
+        return 1152 if self.version == 1 else 576
+
+    @property
+    def side_info_bytes(self) -> int:
+        return 17 if self.version == 1 else 9  # mono
+
+    def header(self) -> bytes:
+        """The 4-byte header of an unpadded frame: Layer III, no CRC, mono, 'original'."""
+        version_bits = 0b11 if self.version == 1 else 0b10
+        b1 = 0xE0 | (version_bits << 3) | (0b01 << 1) | 1
+        b2 = (_BITRATES[self.version].index(self.bitrate) << 4) | (_RATES[self.sample_rate][1] << 2)
+        b3 = (0b11 << 6) | (1 << 2)
+        return bytes((0xFF, b1, b2, b3))
+
+    def frame_bytes(self, padded: bool = False) -> int:
+        per_frame = 144 if self.version == 1 else 72
+        return per_frame * self.bitrate * 1000 // self.sample_rate + int(padded)
+
+
+@dataclass(frozen=True)
+class Mp3Stats:
+    """What was written: audio frames (not counting the header frame), samples in, bytes out."""
+
+    frames: int
+    samples: int
+    audio_bytes: int
+    encoder_delay: int
+    padding: int
+
+
+class Mp3Writer:
+    """Stream int16 mono PCM into an MP3 at ``fp``; ``close()`` fills in the gapless header.
+
+    ``fp`` must be seekable: the header frame is reserved first and written last, when the frame
+    count and padding are known.
+    """
+
+    def __init__(self, fp: IO[bytes], sample_rate: int, bitrate: int, quality: int = 5) -> None:
+        check_format(sample_rate, bitrate)
+        self._fp = fp
+        self._format = _Format(sample_rate, bitrate)
+        self._encoder = lameenc.Encoder()
+        self._encoder.set_bit_rate(bitrate)
+        self._encoder.set_in_sample_rate(sample_rate)
+        self._encoder.set_out_sample_rate(sample_rate)
+        self._encoder.set_channels(1)
+        self._encoder.set_quality(quality)
+        self._info_at = fp.tell()
+        fp.write(bytes(self._format.frame_bytes()))
+        self._samples = 0
+        self._frames = 0
+        self._audio_bytes = 0
+        self._music_crc = 0
+        self._pending = b""  # bytes of a frame whose end has not arrived yet
+        self._closed = False
+
+    def write(self, samples: npt.NDArray[np.int16]) -> None:
+        """Encode ``samples`` (int16, mono)."""
+        if samples.dtype != np.int16 or samples.ndim != 1:
+            raise TypeError("Mp3Writer.write takes a 1-D int16 array")
+        if len(samples):
+            self._samples += len(samples)
+            self._emit(bytes(self._encoder.encode(samples.tobytes())))
+
+    def _emit(self, data: bytes) -> None:
+        if not data:
+            return
+        self._fp.write(data)
+        self._audio_bytes += len(data)
+        self._music_crc = crc16(data, self._music_crc)
+        self._count_frames(data)
+
+    def _count_frames(self, data: bytes) -> None:
+        buf = self._pending + data
+        pos = 0
+        while pos + 4 <= len(buf):
+            if buf[pos] != 0xFF or buf[pos + 1] & 0xE0 != 0xE0:
+                raise RuntimeError(f"lameenc produced a byte stream out of frame sync at {pos}")
+            size = self._format.frame_bytes(padded=bool(buf[pos + 2] & 0x02))
+            if pos + size > len(buf):
+                break
+            self._frames += 1
+            pos += size
+        self._pending = buf[pos:]
+
+    def close(self) -> Mp3Stats:
+        """Flush the encoder and write the header frame; returns what was written."""
+        if self._closed:
+            raise RuntimeError("Mp3Writer is already closed")
+        self._closed = True
+        self._emit(bytes(self._encoder.flush()))
+        if self._pending:
+            raise RuntimeError(f"lameenc left {len(self._pending)} bytes of a partial frame")
+        spf = self._format.samples_per_frame
+        padding = self._frames * spf - ENCODER_DELAY - self._samples
+        if not 0 <= padding < 4096:
+            raise RuntimeError(f"unexpected MP3 padding of {padding} samples")
+        end = self._fp.tell()
+        self._fp.seek(self._info_at)
+        self._fp.write(self._info_frame(padding))
+        self._fp.seek(end)
+        log.debug("MP3: %d frames, %d samples, padding %d", self._frames, self._samples, padding)
+        return Mp3Stats(self._frames, self._samples, self._audio_bytes, ENCODER_DELAY, padding)
+
+    def _info_frame(self, padding: int) -> bytes:
+        fmt = self._format
+        size = fmt.frame_bytes()
+        total_bytes = size + self._audio_bytes
+        toc = bytes(min(255, i * 256 // 100) for i in range(100))  # CBR: byte position is linear
+        xing = b"Info" + struct.pack(">III", 0x0F, self._frames, total_bytes) + toc + struct.pack(">I", 50)
+        lowpass_hz = min(fmt.sample_rate // 2, 17000 if fmt.sample_rate >= 32000 else 10000)
+        lame = (
+            _LAME_VERSION
+            + bytes((0x01, lowpass_hz // 100))  # info tag revision 0, method 1 = CBR; lowpass / 100
+            + struct.pack(">f", 0.0)  # peak amplitude: not computed
+            + bytes(4)  # replay gain (radio, audiophile): not set
+            + bytes((0x00, min(fmt.bitrate, 255)))  # encoding flags and ATH type; bitrate
+            + struct.pack(">I", (ENCODER_DELAY << 12) | padding)[1:]  # 12 bits delay, 12 bits padding
+            + bytes((0x00, 0x00))  # misc (noise shaping, stereo mode, source rate); MP3 gain
+            + bytes(2)  # preset and surround info
+            + struct.pack(">I", total_bytes)  # music length, header frame included
+            + struct.pack(">H", self._music_crc)
+        )
+        frame = bytearray(size)
+        body = fmt.header() + bytes(fmt.side_info_bytes) + xing + lame
+        frame[: len(body)] = body
+        frame[len(body) : len(body) + 2] = struct.pack(">H", crc16(bytes(frame[: len(body)])))
+        return bytes(frame)
+
+
+def encode(samples: npt.NDArray[np.int16], sample_rate: int, bitrate: int, fp: IO[bytes]) -> Mp3Stats:
+    """Encode a whole int16 mono array into ``fp`` in one call."""
+    writer = Mp3Writer(fp, sample_rate, bitrate)
+    writer.write(samples)
+    return writer.close()

@@ -1,0 +1,33 @@
+"""Chimes made from sine partials with a bell-like decay: no sample files, the same bytes every time."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .voices.base import Samples
+
+# (seconds after the start, frequency in Hz) of each note; "start" rises, "end" settles.
+_NOTES = {
+    "start": ((0.0, 659.25), (0.16, 987.77)),  # E5, B5
+    "end": ((0.0, 987.77), (0.22, 783.99), (0.44, 659.25)),  # B5, G5, E5
+}
+_PARTIALS = ((1.0, 1.0), (2.0, 0.35), (3.01, 0.12))  # (multiple of the note, relative amplitude)
+_PEAK = 0.35
+
+
+def chime(name: str, n_samples: int, sample_rate: int) -> Samples:
+    """The chime called ``name`` ("start" or "end"), exactly ``n_samples`` long."""
+    t = np.arange(n_samples, dtype=np.float64) / sample_rate
+    out = np.zeros(n_samples, dtype=np.float64)
+    for onset, freq in _NOTES[name]:
+        local = t - onset
+        on = local >= 0
+        env = np.where(on, np.exp(-np.maximum(local, 0) / 0.32), 0.0)
+        env *= np.minimum(1.0, np.maximum(local, 0) / 0.004)  # 4 ms attack: soft, no click
+        for mult, amp in _PARTIALS:
+            out += amp * env * np.sin(2 * np.pi * freq * mult * np.maximum(local, 0))
+    fade = min(n_samples, sample_rate // 20)
+    if fade:
+        out[-fade:] *= np.linspace(1.0, 0.0, fade)
+    peak = np.abs(out).max() if n_samples else 0.0
+    return (out * (_PEAK / peak if peak else 0.0)).astype(np.float32)

@@ -1,0 +1,51 @@
+"""The one interface every voice engine implements, and the audio it returns."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+Samples = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True, eq=False)
+class Speech:
+    """Mono audio as float32 samples in [-1, 1] at ``sample_rate``."""
+
+    samples: Samples
+    sample_rate: int
+
+    @property
+    def duration_ms(self) -> float:
+        """Length in milliseconds."""
+        return len(self.samples) * 1000 / self.sample_rate
+
+    @classmethod
+    def from_int16(cls, pcm: bytes | npt.NDArray[np.int16], sample_rate: int) -> Speech:
+        """From signed 16-bit PCM bytes or an int16 array."""
+        arr = np.frombuffer(pcm, dtype="<i2") if isinstance(pcm, bytes | bytearray) else pcm
+        return cls((arr.astype(np.float32) / 32768.0), sample_rate)
+
+
+@runtime_checkable
+class Voice(Protocol):
+    """Something that turns a line of text into speech."""
+
+    #: The engine's name: "gtts", "piper", "espeak" or "fake".
+    name: str
+
+    def identity(self) -> Mapping[str, str | int | float | bool]:
+        """Everything that changes the audio (engine, versions, voice, language, rate): the cache key."""
+        ...
+
+    def describe(self) -> str:
+        """One line for people and the manifest, e.g. "espeak-ng 1.52.0, voice en-us, 150 wpm"."""
+        ...
+
+    def synthesize(self, text: str) -> Speech:
+        """Speak ``text``; raise :class:`~stretchcast.errors.VoiceError` if the engine cannot."""
+        ...
