@@ -8,6 +8,7 @@ were read, so that unknown keys are reported with a suggestion instead of being 
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import math
 from collections.abc import Iterator
@@ -84,12 +85,14 @@ def read_document(path: Path) -> yaml.Node:
 class Mapping:
     """A YAML mapping node whose values are read with type and range checks, each error positioned."""
 
-    def __init__(self, node: yaml.Node, path: Path, field: str = "") -> None:
+    def __init__(self, node: yaml.Node, path: Path, field: str = "", *, fix: str | None = None) -> None:
         self.path = path
         self.field = field
         self.node = node
         if not isinstance(node, yaml.MappingNode):
-            raise self.error(f"expected a mapping of 'key: value' lines, found {_describe(node)}", node=node)
+            raise self.error(
+                f"expected a mapping of 'key: value' lines, found {_describe(node)}", node=node, fix=fix
+            )
         self._items: dict[str, tuple[yaml.Node, yaml.Node]] = {}
         for key_node, value_node in node.value:
             _check_tag(key_node, path, self._field(str(getattr(key_node, "value", "?"))))
@@ -199,22 +202,29 @@ class Mapping:
             raise self.error(f"{value} is out of range", key=key, fix=f"Use a number from {lo} to {hi}.")
         return value
 
-    def number(self, key: str, *, lo: float, hi: float, required: bool = True) -> float | None:
-        """A number (whole or decimal) within [lo, hi]."""
+    def numeric(self, key: str, *, fix: str, required: bool = True) -> float | None:
+        """Any finite number; ``fix`` says what to write instead of a non-number."""
         value = self._scalar(key, required)
         if value is None and not required:
             return None
-        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-            raise self.error(
-                f"expected a number, found {value!r}",
-                key=key,
-                fix=f"Use a number from {lo:g} to {hi:g}.",
-            )
+        if isinstance(value, str):
+            # YAML 1.1 reads "1e30" (no dot) as text; people mean a number.
+            with contextlib.suppress(ValueError):
+                value = float(value)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise self.error(f"expected a number, found {value!r}", key=key, fix=fix)
+        return float(value)
+
+    def number(self, key: str, *, lo: float, hi: float, required: bool = True) -> float | None:
+        """A number (whole or decimal) within [lo, hi]."""
+        value = self.numeric(key, fix=f"Use a number from {lo:g} to {hi:g}.", required=required)
+        if value is None:
+            return None
         if not lo <= value <= hi:
             raise self.error(
                 f"{value:g} is out of range", key=key, fix=f"Use a number from {lo:g} to {hi:g}."
             )
-        return float(value)
+        return value
 
     def boolean(self, key: str, *, default: bool) -> bool:
         """true or false."""
@@ -261,7 +271,9 @@ class Mapping:
         _check_tag(node, self.path, self._field(key))
         return Mapping(node, self.path, self._field(key))
 
-    def mappings(self, key: str, *, required: bool = True, max_items: int = 50) -> list[Mapping]:
+    def mappings(
+        self, key: str, *, required: bool = True, max_items: int = 50, item_fix: str | None = None
+    ) -> list[Mapping]:
         """A list of mappings."""
         node = self._node(key, required)
         if node is None:
@@ -276,7 +288,7 @@ class Mapping:
         out = []
         for i, item in enumerate(node.value):
             _check_tag(item, self.path, f"{self._field(key)}[{i}]")
-            out.append(Mapping(item, self.path, f"{self._field(key)}[{i}]"))
+            out.append(Mapping(item, self.path, f"{self._field(key)}[{i}]", fix=item_fix))
         return out
 
     def __iter__(self) -> Iterator[str]:

@@ -7,6 +7,7 @@ Exit codes: 0 done; 1 unexpected failure; 2 bad input (nothing written); 3 a voi
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -16,7 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, words
-from .content import PACE_FACTOR_RANGE, Collection, Routine, load_collection, load_routine
+from .content import (
+    PACE_FACTOR_RANGE,
+    Collection,
+    Routine,
+    load_collection,
+    load_routine,
+    save_routine,
+)
 from .errors import StretchcastError
 from .pipeline import DEFAULT_BITRATE, DEFAULT_SAMPLE_RATE, BuildOptions, build, plan, with_guidance
 from .timeline import Timeline
@@ -48,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
             metavar="ROUTINE",
             help="preset name or routine file (default: standard)",
         )
+        change_args(p)
+
+    def change_args(p: argparse.ArgumentParser) -> None:
         p.add_argument(
             "--set",
             dest="overrides",
@@ -86,6 +97,15 @@ def _parser() -> argparse.ArgumentParser:
         help="print the manifest's structure (estimated speech lengths)",
     )
     p_plan.add_argument("--events", action="store_true", help="list every event, not just the chapters")
+
+    p_new = sub.add_parser("new", help="write a routine file to edit, starting from a preset")
+    p_new.add_argument("file", type=Path, metavar="FILE", help="the routine file to create (.yaml)")
+    p_new.add_argument(
+        "--from", dest="routine", default="standard", metavar="ROUTINE", help="start from (default: standard)"
+    )
+    p_new.add_argument("--title", help="the routine's title (default: the starting routine's)")
+    p_new.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    change_args(p_new)
 
     p_build = sub.add_parser("build", help="render a routine to an MP3 and its manifest")
     routine_args(p_build)
@@ -181,6 +201,12 @@ def run(argv: Sequence[str] | None = None) -> int:
         _list(collection)
         return 0
     routine = _routine(args, collection)
+    if args.command == "new":
+        if args.title is not None:
+            routine = dataclasses.replace(routine, title=args.title.strip() or routine.title)
+        path = save_routine(routine, args.file, overwrite=args.force)
+        print(f"Wrote {path}. Edit it, then: stretchcast build {path}")
+        return 0
     if args.command == "plan":
         timeline = plan(routine)
         if args.json:

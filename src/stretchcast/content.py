@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import os
 import re
 import string
+import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from . import _yaml
-from .errors import ContentError, UsageError, Where
+from .errors import ContentError, OutputError, UsageError, Where
 
 #: Fields a routine (or ``--set``) may override, each within the exercise's allowed range.
 DOSE_FIELDS = ("reps", "hold", "rest", "sets", "pace")
@@ -283,6 +287,8 @@ class Routine:
             )
         try:
             value = float(raw.strip())
+            if not math.isfinite(value):
+                raise ValueError(raw)
         except ValueError:
             raise UsageError(
                 f"--set {target}: '{raw.strip()}' is not a number",
@@ -604,7 +610,8 @@ def load_routine(collection: Collection, ref: str | Path) -> Routine:
         gm.finish(["pace", "chimes", "countdown"])
     items: list[RoutineItem] = []
     seen: dict[str, int] = {}
-    for i, m in enumerate(doc.mappings("exercises", max_items=20)):
+    items_fix = "Write each exercise as '- id: knee-sways', with any changes indented below it."
+    for i, m in enumerate(doc.mappings("exercises", max_items=20, item_fix=items_fix)):
         ex_id = m.text("id", max_len=60)
         assert ex_id is not None
         exercise = collection.exercise(ex_id, m.where("id"))
@@ -618,7 +625,8 @@ def load_routine(collection: Collection, ref: str | Path) -> Routine:
         changes: dict[str, float] = {}
         for field in DOSE_FIELDS:
             if m.has(field):
-                value = m.number(field, lo=-1e9, hi=1e9)
+                rng = exercise.ranges.of(field)
+                value = m.numeric(field, fix=f"Use a number from {rng.min:g} to {rng.max:g}.")
                 assert value is not None
                 changes[field] = value
         m.finish(["id", *DOSE_FIELDS])
@@ -644,3 +652,68 @@ def load_routine(collection: Collection, ref: str | Path) -> Routine:
         collection=collection,
         path=path,
     )
+
+
+def routine_yaml(routine: Routine) -> str:
+    """The routine as a routine file: only what differs from each exercise's defaults is written."""
+    doc: dict[str, object] = {"title": routine.title}
+    if routine.description:
+        doc["description"] = routine.description
+    if routine.rounds != 1:
+        doc["rounds"] = routine.rounds
+    if routine.voice:
+        doc["voice"] = routine.voice
+    if routine.guidance != Guidance():
+        doc["guidance"] = dataclasses.asdict(routine.guidance)
+    exercises = []
+    for item in routine.items:
+        entry: dict[str, object] = {"id": item.exercise.id}
+        default = item.exercise.default_dose
+        for field in DOSE_FIELDS:
+            value = getattr(item.dose, field)
+            if value != getattr(default, field):
+                entry[field] = value
+        exercises.append(entry)
+    doc["exercises"] = exercises
+    header = "# A stretchcast routine. Build it with: stretchcast build THIS-FILE\n"
+    return header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
+
+
+def save_routine(routine: Routine, path: Path, *, overwrite: bool = False) -> Path:
+    """Write ``routine`` to ``path`` whole, never replacing an existing file unless ``overwrite``."""
+    path = Path(path)
+    if path.suffix not in {".yaml", ".yml"}:
+        raise UsageError(f"'{path}' does not end in .yaml", fix="Routine files are YAML: use a .yaml name.")
+    if path.exists() and not overwrite:
+        raise UsageError(
+            f"'{path}' already exists; nothing was written",
+            fix="Choose another name, or replace it on purpose (--force in the CLI).",
+        )
+    text = routine_yaml(routine)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fp:
+                fp.write(text)
+                fp.flush()
+                os.fsync(fp.fileno())
+            tmp.chmod(0o644)
+            if overwrite:
+                tmp.replace(path)
+            else:
+                # link() refuses to replace an existing name: no window in which another writer's
+                # file could be clobbered between the check above and this point.
+                os.link(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+    except FileExistsError:
+        raise UsageError(
+            f"'{path}' already exists; nothing was written", fix="Choose another name."
+        ) from None
+    except OSError as err:
+        raise OutputError(
+            f"cannot write ({err.strerror})", where=Where(path), fix="Choose another folder."
+        ) from err
+    return path

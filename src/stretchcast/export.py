@@ -63,10 +63,20 @@ def atomic_file(path: Path, mode: str = "wb") -> Iterator[IO[Any]]:
 
 
 def check_writable(folder: Path) -> None:
-    """Fail early, before any synthesis, if ``folder`` cannot take new files."""
+    """Fail early, before any synthesis, if ``folder`` cannot take new files.
+
+    Nothing is created: a folder that does not exist yet is made when the first file is written,
+    so a build that fails before then leaves no trace.
+    """
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputError(
+            "is a file, not a folder", where=Where(existing), fix="Choose another output folder with -o DIR."
+        )
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
+        with tempfile.TemporaryFile(dir=existing):
             pass
     except OSError as err:
         raise _explain(err, folder) from err

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, mp3, render, words
-from .content import PACE_FACTOR_RANGE, Guidance, Routine
+from .content import PACE_FACTOR_RANGE, Guidance, Routine, slugify
 from .cues import CueSet
 from .errors import UsageError
 from .export import Tags, atomic_file, check_writable, id3_tag, write_json
@@ -39,6 +39,12 @@ class BuildOptions:
 
     def __post_init__(self) -> None:
         mp3.check_format(self.sample_rate, self.bitrate)
+        if self.name is not None and (not self.name or slugify(self.name) != self.name):
+            example = slugify(self.name) or "my-routine"
+            raise UsageError(
+                f"--name {self.name!r} is not a plain file name",
+                fix=f"Use lower-case letters, digits and dashes, like '{example}'.",
+            )
 
 
 def with_guidance(

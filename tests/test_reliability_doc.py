@@ -1,0 +1,13 @@
+"""docs/RELIABILITY.md stays current: every bad-input case tested is listed there."""
+
+from __future__ import annotations
+
+from .conftest import REPO
+from .test_bad_input import ARGUMENTS, CONTENT_EDITS, ROUTINE_FILES
+
+
+def test_every_case_is_documented() -> None:
+    """Each case id of the bad-input tables appears in the reliability table."""
+    doc = (REPO / "docs" / "RELIABILITY.md").read_text()
+    ids = [c.id for c in ROUTINE_FILES + ARGUMENTS] + [c[0] for c in CONTENT_EDITS]
+    assert [i for i in ids if f"`{i}`" not in doc] == []
