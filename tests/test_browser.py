@@ -7,6 +7,7 @@ test's temporary folder, and also to $STRETCHCAST_SCREENSHOTS when that is set, 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -15,9 +16,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
+from stretchcast.content import Collection, load_routine
+from stretchcast.pipeline import BuildOptions, build
 from stretchcast.serve import BackgroundServer, start_background
+from stretchcast.testing import FakeVoice
 
-from ._library import MORNING_CHAPTERS, MORNING_CUES, Library, make_library
+from ._library import MORNING_CHAPTERS, MORNING_CUES, MORNING_TITLE, Library, make_library
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize
@@ -122,6 +126,19 @@ def _save(page: Page, tmp_path: Path, name: str, *, full_page: bool = True) -> P
     return path
 
 
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory, collection: Collection) -> tuple[Path, dict[str, Any]]:
+    """A short routine built by the real pipeline (fake voice): its folder and its manifest."""
+    base = tmp_path_factory.mktemp("built")
+    routine_file = base / "quick.yaml"
+    routine_file.write_text("title: Quick check\nexercises:\n  - id: knee-sways\n    reps: 4\n")
+    out = base / "audio"
+    result = build(
+        load_routine(collection, str(routine_file)), voice=FakeVoice(), options=BuildOptions(out_dir=out)
+    )
+    return out, json.loads(result.manifest.read_text())
+
+
 class TestPhonePage:
     """The page works in Chromium on a phone-sized screen."""
 
@@ -134,6 +151,15 @@ class TestPhonePage:
         assert meta["error"] is None
         assert abs(meta["duration"] - 20.0) < 0.1
         assert errors == []
+
+    def test_built_routine_duration(self, browser: Browser, built: tuple[Path, dict[str, Any]]) -> None:
+        """A routine built by the pipeline plays for its manifest's length, within 0.1 s."""
+        folder, manifest = built
+        with start_background(folder) as running, _phone(browser) as context:
+            page = _open(context, running.url + "/", [])
+            meta = _metadata(page, "article[data-routine]")
+        assert meta["error"] is None
+        assert abs(meta["duration"] - manifest["duration_ms"] / 1000) < 0.1
 
     def test_chapter_tap_seeks(self, browser: Browser, server: BackgroundServer) -> None:
         """Tapping a chapter seeks the player to the chapter's start and marks it as current."""
@@ -153,6 +179,20 @@ class TestPhonePage:
                 "el => el.getAttribute('aria-current') === 'true'", arg=button.element_handle()
             )
         assert abs(seeked_to - chapter["start_ms"] / 1000) < 0.05
+
+    def test_one_player_at_a_time(self, browser: Browser, server: BackgroundServer) -> None:
+        """Starting one routine pauses the other, and the lock screen names the one playing."""
+        tagged = "article[data-title='From tags']"
+        with _phone(browser) as context:
+            page = _open(context, server.url + "/", [])
+            page.locator(f"{tagged} button[data-start]").first.tap()
+            page.wait_for_function("s => !document.querySelector(s + ' audio').paused", arg=tagged)
+            page.locator(f"{MORNING} button[data-start]").nth(1).tap()
+            page.wait_for_function("s => !document.querySelector(s + ' audio').paused", arg=MORNING)
+            tagged_paused = page.evaluate("s => document.querySelector(s + ' audio').paused", tagged)
+            lock_screen = page.evaluate("() => navigator.mediaSession.metadata.title")
+        assert tagged_paused is True
+        assert lock_screen == MORNING_TITLE
 
     def test_captions(self, browser: Browser, server: BackgroundServer, tmp_path: Path) -> None:
         """The caption line shows the cue being spoken, decoded from the .vtt (markup-like text as text)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import logging
 import socket
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -531,6 +532,17 @@ class TestCatalog:
         assert [(c.title, c.start_ms) for c in tagged.chapters] == [("Part one", 0), ("Part two", 1000)]
         assert abs(tagged.duration_ms - 2000) < 60
 
+    def test_bad_manifest_reported_once(self, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+        """A JSON file that does not parse is skipped and reported once, not at every page load."""
+        lib = make_library(tmp_path)
+        with caplog.at_level(logging.WARNING, logger="stretchcast.library"):
+            first, second = scan(lib.root), scan(lib.root)
+        assert first == second
+        assert [r.getMessage() for r in caplog.records if "broken.json" in r.getMessage()] == [
+            f"skipping {lib.root.resolve() / 'broken.json'}: not a readable manifest "
+            "(Expecting property name enclosed in double quotes: line 1 column 3 (char 2))"
+        ]
+
     def test_manifest_cannot_point_outside(self, tmp_path: Path) -> None:
         """Captions or playlist names that leave the folder are ignored."""
         lib = make_library(tmp_path)
@@ -591,6 +603,18 @@ class TestPage:
         assert parsed.all("track") == [
             {"kind": "captions", "src": "/morning.vtt", "srclang": "en", "label": "Captions", "default": None}
         ]
+
+    def test_times_as_players_show_them(self, tmp_path: Path) -> None:
+        """Lengths and chapter starts are truncated to the second, as the player beside them shows them."""
+        lib = make_library(tmp_path)
+        data = json.loads((lib.root / "morning.json").read_text())
+        data["duration_ms"] = 558_614
+        data["chapters"][1]["start_ms"] = 2_700  # words.clock would round it to 0:03
+        (lib.root / "morning.json").write_text(json.dumps(data))
+        with start_background(lib.root) as running:
+            page = fetch(running.url, "/").body.decode()
+        assert "9:18 · 4 chapters" in page
+        assert '<span class="at">0:02</span><span>Knee sways</span>' in page
 
     def test_chapters(self, page: str) -> None:
         """Chapter buttons carry their start in seconds, in order."""

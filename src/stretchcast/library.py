@@ -133,15 +133,11 @@ def _file_named(root: Path, value: object, base: tuple[str, ...] = ()) -> str | 
 
 
 def _from_manifest(root: Path, name: str) -> ServedRoutine | None:
-    path = root / name
-    if resolve_file(root, (name,)) is None:
+    path = resolve_file(root, (name,))
+    read = _current_json(path) if path is not None else None
+    if read is None:
         return None
-    try:
-        raw = path.read_bytes()
-        manifest = json.loads(raw)
-    except (OSError, ValueError) as err:
-        log.warning("skipping %s: not a readable manifest (%s)", path, err)
-        return None
+    digest, manifest = read
     audio_info = manifest.get("audio") if isinstance(manifest, dict) else None
     if not isinstance(audio_info, dict):
         log.debug("skipping %s: JSON without an 'audio' section, not a manifest", path)
@@ -167,7 +163,7 @@ def _from_manifest(root: Path, name: str) -> ServedRoutine | None:
         audio=audio,
         audio_bytes=from_tags.audio_bytes,
         modified=from_tags.modified,
-        guid=f"stretchcast:{mp3_stem}:{hashlib.sha256(raw).hexdigest()[:16]}",
+        guid=f"stretchcast:{mp3_stem}:{digest[:16]}",
         album=from_tags.album,
         chapters=chapters or from_tags.chapters,
         captions=captions if captions and captions.lower().endswith(".vtt") else None,
@@ -175,6 +171,27 @@ def _from_manifest(root: Path, name: str) -> ServedRoutine | None:
         split=_playlist_tracks(root, playlist) if playlist else (),
         cover_mime=from_tags.cover_mime,
     )
+
+
+def _current_json(path: Path) -> tuple[str, Any] | None:
+    """The SHA-256 and content of the JSON file at ``path`` as it is now, or None if unreadable."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return _read_manifest(str(path), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=128)
+def _read_manifest(path: str, size: int, mtime_ns: int) -> tuple[str, Any] | None:
+    """A JSON file's SHA-256 and content, read once per version (so a bad one is reported once)."""
+    del size, mtime_ns  # part of the cache key only: a rewritten file is read again
+    try:
+        raw = Path(path).read_bytes()
+        return hashlib.sha256(raw).hexdigest(), json.loads(raw)
+    except (OSError, ValueError) as err:
+        log.warning("skipping %s: not a readable manifest (%s)", path, err)
+        return None
 
 
 def _count(value: object) -> int | None:
