@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stretchcast import serve
@@ -23,6 +23,7 @@ from stretchcast._http import (
     Validators,
     if_range_allows,
     not_modified,
+    resolve_file,
     select_range,
     url_segments,
 )
@@ -38,6 +39,27 @@ from ._library import MORNING_CHAPTERS, MORNING_TITLE, SECRET, Library, fetch, m
 from .conftest import write
 
 ITUNES = "{http://www.itunes.com/dtds/podcast-1.0.dtd}"
+# what request paths are built from in the property test: every trick, and real names to aim at
+PATH_PIECES = [
+    "..",
+    ".",
+    "%2e",
+    "%2E",
+    "%2f",
+    "%5c",
+    "\\",
+    "%00",
+    "/",
+    "%",
+    "private",
+    "link-out.mp3",
+    "secret.json",
+    "morning",
+    "mp3",
+    ".json",
+    "art",
+    "evening.mp3",
+]
 
 
 @pytest.fixture(scope="module")
@@ -482,6 +504,18 @@ class TestPathSafety:
         r = fetch(url, "/m%6Frning.vtt")
         assert (r.status, r.body) == (200, (library.root / "morning.vtt").read_bytes())
 
+    @settings(max_examples=300)
+    @given(target=st.lists(st.sampled_from(PATH_PIECES), max_size=8))
+    def test_never_outside(self, library: Library, target: list[str]) -> None:
+        """Whatever a request path is made of, it names nothing or a visible file inside the folder."""
+        root = library.root.resolve()
+        segments = url_segments("/" + "".join(target))
+        real = None if segments is None else resolve_file(root, segments)
+        if real is not None:
+            inside = real.relative_to(root)
+            assert real.is_file() and not any(part.startswith(".") for part in inside.parts)
+            assert SECRET not in real.read_text(errors="replace")
+
     @pytest.mark.parametrize(
         ("target", "segments"),
         [
@@ -807,6 +841,18 @@ class TestCommandLine:
 
 def _interrupt(self: serve.StretchcastServer, poll_interval: float = 0.5) -> None:
     raise KeyboardInterrupt
+
+
+class TestAccessLog:
+    """Requests are logged at debug level, for stretchcast --debug serve."""
+
+    def test_request_logged(self, url: str, caplog: pytest.LogCaptureFixture) -> None:
+        """Each request is one debug line with the method, path and status."""
+        with caplog.at_level(logging.DEBUG, logger="stretchcast.serve"):
+            fetch(url, "/evening.json")
+        lines = [r.getMessage() for r in caplog.records if r.name == "stretchcast.serve"]
+        assert any('"GET /evening.json HTTP/1.1" 200' in line for line in lines)
+        assert all(r.levelno == logging.DEBUG for r in caplog.records if r.name == "stretchcast.serve")
 
 
 class TestBackground:
