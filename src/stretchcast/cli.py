@@ -139,7 +139,53 @@ def _parser() -> argparse.ArgumentParser:
         help="MP3 bitrate, constant (default: 64)",
     )
     p_build.add_argument("-q", "--quiet", action="store_true", help="print only the MP3's path")
+    _serve_parser(sub)
     return parser
+
+
+# --- serve: the phone page and the podcast feed (issue 6) ---------------------------------------------
+
+
+def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from .serve import DEFAULT_PORT
+
+    p = sub.add_parser("serve", help="play the built routines on a phone: a web page and a podcast feed")
+    p.add_argument(
+        "folder",
+        nargs="?",
+        type=Path,
+        default=Path("audio"),
+        metavar="DIR",
+        help="folder to serve (default: audio)",
+    )
+    p.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        metavar="N",
+        help=f"port to listen on (default: {DEFAULT_PORT}; 0 picks a free one)",
+    )
+    p.add_argument(
+        "--lan",
+        action="store_true",
+        help="listen on this computer's Wi-Fi address and print a QR code to open it on a phone",
+    )
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from . import serve
+
+    server = serve.listen(args.folder, port=args.port, lan=args.lan)
+    with server:
+        print(serve.banner(server, lan=args.lan, colour=sys.stdout.isatty()), flush=True)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            print("Stopped.")
+    return 0
+
+
+# --- end of serve --------------------------------------------------------------------------------------
 
 
 def _routine(args: argparse.Namespace, collection: Collection) -> Routine:
@@ -196,6 +242,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.WARNING, format="%(name)s: %(message)s"
     )
+    if args.command == "serve":  # needs no content folder, only built files
+        return _serve(args)
     collection = load_collection(args.content)
     if args.command == "list":
         _list(collection)

@@ -1,0 +1,181 @@
+"""The phone page and the podcast feed, rendered from what the folder holds.
+
+All text that comes from a manifest or a tag is user text: the page escapes it with ``html.escape``
+and the feed is built with ElementTree, which escapes on output.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import html
+import xml.etree.ElementTree as ET
+from urllib.parse import quote
+
+from . import __version__, words
+from .library import ServedRoutine
+
+_ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
+_ATOM = "http://www.w3.org/2005/Atom"
+ET.register_namespace("itunes", _ITUNES)
+ET.register_namespace("atom", _ATOM)
+
+
+def _url(path: str) -> str:
+    """A folder-relative "/" path as an absolute URL path, each segment percent-encoded."""
+    return "/" + "/".join(quote(segment) for segment in path.split("/"))
+
+
+def _clock(ms: int) -> str:
+    """A time as a media player shows it: whole seconds, truncated ("9:18" for 558.6 s)."""
+    return words.clock(ms - ms % 1000)
+
+
+def _size(size: int) -> str:
+    """A file size as people read it on a phone: "5.1 MB", "180 kB"."""
+    return f"{size / 1e6:.1f} MB" if size >= 1_000_000 else f"{max(1, round(size / 1000))} kB"
+
+
+def render_page(routines: tuple[ServedRoutine, ...], base_url: str) -> str:
+    """The phone page: a card per routine. Every piece of manifest or tag text is escaped."""
+    e = html.escape
+    feed_url = f"{base_url}/feed.xml"
+    cards = []
+    for n, r in enumerate(routines):
+        cover = (
+            f'<img class="cover" src="{e(r.cover_path)}" alt="" width="88" height="88" '
+            f'data-type="{e(r.cover_mime or "")}">'
+            if r.cover_path
+            else '<div class="cover placeholder" aria-hidden="true"></div>'
+        )
+        count = len(r.chapters)
+        meta = _clock(r.duration_ms) + (f" · {count} chapter{'s' * (count != 1)}" if count else "")
+        track = (
+            f'<track kind="captions" src="{e(_url(r.captions))}" srclang="en" label="Captions" default>'
+            if r.captions
+            else ""
+        )
+        caption = '<p class="caption" aria-live="polite"></p>' if r.captions else ""
+        chapters = ""
+        if r.chapters:
+            items = "".join(
+                f'<li><button type="button" data-start="{c.start_ms / 1000:.3f}" aria-current="false">'
+                f'<span class="at">{_clock(c.start_ms)}</span><span>{e(c.title)}</span></button></li>'
+                for c in r.chapters
+            )
+            chapters = (
+                f'<h3 class="chapters-title" id="ch-{n}">Chapters (tap to jump)</h3>'
+                f'<ol class="chapters" aria-labelledby="ch-{n}">{items}</ol>'
+            )
+        downloads = [
+            f'<a class="button" href="{e(_url(r.audio))}" download>Download MP3 ({_size(r.audio_bytes)})</a>'
+        ]
+        if r.playlist:
+            downloads.append(
+                f'<a class="button secondary" href="{e(_url(r.playlist))}" download>Download playlist</a>'
+            )
+        split = ""
+        if r.split:
+            items = "".join(
+                f'<li><a href="{e(_url(t.file))}" download>{e(t.title)}</a></li>' for t in r.split
+            )
+            split = (
+                f'<details class="tracks"><summary>One track per exercise ({len(r.split)})</summary>'
+                f"<ol>{items}</ol></details>"
+            )
+        cards.append(
+            f'<article class="routine" id="routine-{n}" data-routine data-title="{e(r.title)}">'
+            f'<div class="head">{cover}<div><h2>{e(r.title)}</h2><p class="meta">{e(meta)}</p></div></div>'
+            f'<audio controls preload="metadata" src="{e(_url(r.audio))}">{track}'
+            f'<a href="{e(_url(r.audio))}">Play the MP3</a></audio>'
+            f"{caption}{chapters}"
+            f'<p class="downloads">{"".join(downloads)}</p>{split}</article>'
+        )
+    if not cards:
+        cards.append(
+            '<p class="empty">No routines here yet. On the computer, run '
+            "<code>stretchcast build standard</code>, then reload this page.</p>"
+        )
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<meta name="theme-color" content="#1f6f5c">
+<title>stretchcast</title>
+<link rel="icon" href="/static/icon.svg" type="image/svg+xml">
+<link rel="alternate" type="application/rss+xml" title="stretchcast routines" href="{e(feed_url)}">
+<link rel="stylesheet" href="/static/app.css">
+</head>
+<body>
+<header class="site">
+<h1>stretchcast</h1>
+<p>Guided stretches for the lower back. Press play, put the phone down, and follow the voice.</p>
+</header>
+<main>
+{"".join(cards)}
+</main>
+<footer class="site">
+<h2>Listen in a podcast app</h2>
+<p>Add this address as a podcast (“Follow a show by URL” or “Add by URL”); the app downloads every
+routine and keeps it for listening away from this computer:</p>
+<p><code class="feed-url">{e(feed_url)}</code></p>
+<h2>Without the computer</h2>
+<p>This page plays from the computer that runs <code>stretchcast serve</code>. To listen anywhere,
+tap Download MP3 or use the podcast feed.</p>
+</footer>
+<script src="/static/app.js" defer></script>
+</body>
+</html>
+"""
+
+
+def render_feed(routines: tuple[ServedRoutine, ...], base_url: str) -> bytes:
+    """An RSS 2.0 podcast feed with the iTunes namespace: an episode per routine, absolute URLs."""
+    albums = {r.album for r in routines if r.album}
+    title = f"stretchcast: {albums.pop()}" if len(albums) == 1 else "stretchcast routines"
+    rss = ET.Element("rss", {"version": "2.0"})
+    channel = ET.SubElement(rss, "channel")
+
+    def sub(parent: ET.Element, tag: str, value: str | None = None, **attrs: str) -> ET.Element:
+        element = ET.SubElement(parent, tag, attrs)
+        if value is not None:
+            element.text = value
+        return element
+
+    it = f"{{{_ITUNES}}}"
+    sub(channel, "title", title)
+    sub(channel, "link", f"{base_url}/")
+    sub(channel, "description", "Guided audio routines for sacroiliac (SI) joint stretches.")
+    sub(channel, "language", "en")
+    sub(channel, "generator", f"stretchcast {__version__}")
+    if routines:
+        newest = max(r.modified for r in routines)
+        sub(channel, "lastBuildDate", email.utils.formatdate(newest, usegmt=True))
+    sub(channel, f"{{{_ATOM}}}link", href=f"{base_url}/feed.xml", rel="self", type="application/rss+xml")
+    sub(channel, f"{it}author", "stretchcast")
+    sub(channel, f"{it}summary", "Guided audio routines for sacroiliac (SI) joint stretches.")
+    sub(channel, f"{it}type", "episodic")
+    sub(channel, f"{it}explicit", "false")
+    category = sub(channel, f"{it}category", text="Health & Fitness")
+    sub(category, f"{it}category", text="Fitness")
+    channel_cover = next((r.cover_path for r in routines if r.cover_path), None)
+    if channel_cover:
+        sub(channel, f"{it}image", href=f"{base_url}{channel_cover}")
+    for n, r in enumerate(routines):
+        item = sub(channel, "item")
+        sub(item, "title", r.title)
+        sub(item, "description", r.summary)
+        sub(item, f"{it}summary", r.summary)
+        sub(item, "link", f"{base_url}/#routine-{n}")
+        sub(item, "guid", r.guid, isPermaLink="false")
+        sub(item, "pubDate", email.utils.formatdate(r.modified, usegmt=True))
+        sub(item, "enclosure", url=f"{base_url}{_url(r.audio)}", length=str(r.audio_bytes), type="audio/mpeg")
+        sub(item, f"{it}duration", str(round(r.duration_ms / 1000)))
+        sub(item, f"{it}episodeType", "full")
+        sub(item, f"{it}explicit", "false")
+        if r.cover_path:
+            sub(item, f"{it}image", href=f"{base_url}{r.cover_path}")
+    ET.indent(rss)
+    body: bytes = ET.tostring(rss, encoding="utf-8", xml_declaration=True)
+    return body + b"\n"
