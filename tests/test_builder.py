@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -23,10 +24,12 @@ from stretchcast.builder import (
     default_voice,
     routine_yaml,
 )
-from stretchcast.content import Collection, Routine, load_routine
-from stretchcast.errors import OutputError, UsageError, VoiceError
+from stretchcast.content import Collection, Routine, load_collection, load_routine
+from stretchcast.errors import ContentError, OutputError, UsageError, VoiceError
 from stretchcast.pipeline import plan
 from stretchcast.voices import Choice, choose_voice
+
+from .conftest import CONTENT
 
 
 def same_plan(model: RoutineModel, routine: Routine) -> None:
@@ -312,3 +315,29 @@ class TestRender:
         model = RoutineModel(collection, voice="nosuchvoice", choose=choose_voice)
         with pytest.raises(UsageError, match="there is no voice called 'nosuchvoice'"):
             model.render(tmp_path)
+
+
+class TestOtherCollections:
+    """The builder works with any collection, not only the SI joint one."""
+
+    def _collection(self, tmp_path: Path, presets: dict[str, str]) -> Collection:
+        shutil.copytree(CONTENT, tmp_path / "c")
+        for old in (tmp_path / "c" / "routines").iterdir():
+            old.unlink()
+        for name, text in presets.items():
+            (tmp_path / "c" / "routines" / f"{name}.yaml").write_text(text)
+        return load_collection(tmp_path / "c")
+
+    def test_first_preset_without_standard(self, tmp_path: Path) -> None:
+        """A collection with no 'standard' preset starts from its first one."""
+        collection = self._collection(
+            tmp_path, {"evening": "title: Evening\nexercises:\n  - id: tall-cobra\n"}
+        )
+        model = RoutineModel(collection, voice="fake")
+        assert model.preset == "evening" and model.order[0] == "tall-cobra"
+
+    def test_no_preset(self, tmp_path: Path) -> None:
+        """A collection with no preset at all is a plain error naming its routines folder."""
+        collection = self._collection(tmp_path, {})
+        with pytest.raises(ContentError, match="no preset routines"):
+            RoutineModel(collection, voice="fake")

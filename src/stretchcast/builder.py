@@ -182,7 +182,7 @@ class RoutineModel(HasTraits):
         self,
         collection: Collection | None = None,
         *,
-        preset: str = "standard",
+        preset: str | None = None,
         voice: str | None = None,
         choose: VoiceChooser = choose_voice,
     ) -> None:
@@ -196,9 +196,17 @@ class RoutineModel(HasTraits):
         super().__init__()
         for settings in self.exercises.values():
             settings.observe(self._exercise_changed, names=["include", *ADJUSTABLE])
+        presets = self.presets
+        if not presets:
+            raise ContentError(
+                "this collection has no preset routines to start from",
+                where=Where(self.collection.routines_dir),
+                fix="Add a routine file there, like routines/standard.yaml.",
+            )
         with self.batch():  # everything is computed once, at the end
             self.voice = voice or default_voice()
-            self.preset = preset
+            # "standard" unless asked; a collection without one starts from its first preset
+            self.preset = preset or ("standard" if "standard" in presets else presets[0])
 
     def reset(self) -> None:
         """Go back to the preset last started from, as it is in its file."""
