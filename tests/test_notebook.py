@@ -269,6 +269,17 @@ class TestErrorsInTheOutputArea:
         assert not builder.controls.render.disabled
         assert not (tmp_path / "audio").exists()
 
+    def test_unknown_voice(self, builder: RoutineBuilder, collection: Collection, tmp_path: Path) -> None:
+        """A routine file naming a voice this machine lacks shows it, and Render explains the problem."""
+        path = tmp_path / "r.yaml"
+        path.write_text("title: R\nvoice: nosuchvoice\nexercises:\n  - id: tall-cobra\n")
+        builder.model.apply_routine(load_routine(collection, path))
+        assert builder.controls.voice.value == "nosuchvoice"
+        assert [e for e, ec in builder.controls.exercises.items() if ec.include.value] == ["tall-cobra"]
+        assert builder._exercise_list.children[0] is builder.controls.exercises["tall-cobra"].box
+        builder.controls.render.click()
+        assert output_text(builder).startswith("there is no voice called 'nosuchvoice'")
+
     def test_unwritable_audio_folder(self, builder: RoutineBuilder, tmp_path: Path) -> None:
         """A folder that cannot be written is named, with what to do."""
         blocker = tmp_path / "blocker"

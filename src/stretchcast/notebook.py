@@ -107,6 +107,7 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
         self.controls = self._make_controls(routines_dir or default_routines_dir())
         self._last_plot: PlotData | None = None
         c = self.controls
+        self._exercise_list = widgets.VBox([c.exercises[ex_id].box for ex_id in self.model.order])
         super().__init__(
             children=[
                 widgets.HTML(
@@ -117,7 +118,7 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
                 ),
                 widgets.HBox([c.preset, c.start_over, c.title], layout=_row()),
                 widgets.HTML("<b>Exercises</b>"),
-                widgets.VBox([c.exercises[ex_id].box for ex_id in self.model.order]),
+                self._exercise_list,
                 widgets.HTML("<b>Guidance</b>"),
                 widgets.HBox([c.voice, c.pace, c.rounds], layout=_row()),
                 widgets.HBox([c.chimes, c.countdown], layout=_row()),
@@ -273,6 +274,9 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
 
     def _connect(self) -> None:
         m, c = self.model, self.controls
+        # before the links: a voice the dropdown does not offer yet (a routine file's) is added
+        # to its options first, so that showing it cannot fail
+        m.observe(self._voice_changed, names="voice")
         pairs: list[tuple[Any, str, widgets.Widget]] = [
             (m, "preset", c.preset),
             (m, "title", c.title),
@@ -293,7 +297,6 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
             widget.observe(self._setter(owner, name), names="value")
         for settings in m.exercises.values():
             settings.observe(self._include_changed, names="include")
-        m.observe(self._voice_changed, names="voice")
         m.observe(self._order_changed, names="order")
         m.observe(lambda _change: self._refresh(), names=["timeline", "problem"])
         c.start_over.on_click(self._start_over)
@@ -319,9 +322,7 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
             dropdown.value = change["new"]
 
     def _order_changed(self, change: Mapping[str, Any]) -> None:
-        exercises_box = self.children[3]
-        assert isinstance(exercises_box, widgets.VBox)
-        exercises_box.children = [self.controls.exercises[ex_id].box for ex_id in change["new"]]
+        self._exercise_list.children = [self.controls.exercises[ex_id].box for ex_id in change["new"]]
 
     def _refresh(self) -> None:
         """Show the length, the plot and whether the routine can be used, as the model has them now."""
