@@ -1,13 +1,14 @@
 # The two commands of the README, and the helpers they are made of.
 #   make demo   render the standard routine offline and print where the MP3 is
 #   make test   lint, type-check, and run every test (unit tests and notebooks)
+#   make notebooks-html   run the notebooks and save them as HTML beside them, for sharing
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint unit clean
+.PHONY: install demo test lint unit notebooks-html clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,14 +25,19 @@ demo: $(STAMP)
 	$(BIN)/stretchcast build standard --offline
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests notebooks
+	$(BIN)/ruff format --check src tests notebooks
 	$(BIN)/mypy
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest
 
 test: lint unit
+
+# Executed with the real voice, writing tracks into audio/ like a person's run; the HTML files
+# (git-ignored) load the widget renderer from a CDN when opened.
+notebooks-html: $(STAMP)
+	$(BIN)/jupyter nbconvert --to html --execute --ExecutePreprocessor.timeout=1800 notebooks/*.ipynb
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -96,14 +96,15 @@ class BuildResult:
 def build(
     routine: Routine,
     *,
-    voice: Voice | str | None = None,
+    voice: Voice | Choice | str | None = None,
     offline: bool = False,
     options: BuildOptions | None = None,
     progress: bool = False,
 ) -> BuildResult:
     """Speak, assemble, master, encode and write ``routine``; returns where the files are.
 
-    ``voice`` is an engine, an engine name, or None for the routine's voice (else "auto");
+    ``voice`` is an engine, an engine name, a Choice already made, or None for the routine's voice
+    (else "auto");
     ``offline`` keeps "auto" from trying voices that need the network.
     Nothing is written unless every step succeeds; a previous track stays until the new one is whole.
     """
@@ -113,7 +114,9 @@ def build(
     out_dir = options.out_dir
     check_writable(out_dir)
 
-    if isinstance(voice, str) or voice is None:
+    if isinstance(voice, Choice):
+        choice = voice  # chosen beforehand, e.g. by the notebook builder, with its reason kept
+    elif isinstance(voice, str) or voice is None:
         choice = choose_voice(voice or routine.voice or "auto", offline=offline)
     else:
         choice = Choice(voice, f"given {voice.name}")

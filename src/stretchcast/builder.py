@@ -1,0 +1,474 @@
+"""The routine builder's state and logic: what a person chooses, and what follows from it. No widgets.
+
+:class:`RoutineModel` holds the choices as traits: a preset to start from, a title and rounds; per
+exercise whether it is in and its reps, hold, rest and sets, each within the range the content allows;
+the voice, the pace factor, chimes and countdowns. On every change it recomputes the routine, its plan
+(the timeline, with estimated speech), the duration and the plot data, without synthesizing anything
+and without reading a file (the collection and each preset are read once). It renders the routine to
+audio with :func:`stretchcast.build`, and saves it as a routine file that ``stretchcast build FILE``
+builds identically.
+
+The widgets that drive it live in :mod:`stretchcast.notebook`. Keeping this module free of ipywidgets
+(the model/view split of the jupyter-widgets tutorial) lets tests drive every behaviour with no kernel.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from traitlets import Bool, Float, HasTraits, Instance, Int, TraitError, Tuple, Unicode, observe, validate
+
+from . import _yaml
+from .content import (
+    DOSE_FIELDS,
+    PACE_FACTOR_RANGE,
+    Collection,
+    Dose,
+    Exercise,
+    Guidance,
+    Range,
+    Routine,
+    RoutineItem,
+    load_collection,
+    load_routine,
+    slugify,
+)
+from .errors import ContentError, OutputError, UsageError, Where
+from .export import atomic_file
+from .pipeline import BuildOptions, BuildResult, build, plan
+from .plots import PlotData, plot_data
+from .timeline import Timeline
+from .voices import Choice, Voice, choose_voice
+from .voices.base import Speech
+
+#: Environment variables the notebooks honour. Tests set them so that notebooks run offline with the
+#: fake voice and write into a temporary folder; people normally leave them unset.
+VOICE_ENV = "STRETCHCAST_VOICE"
+AUDIO_DIR_ENV = "STRETCHCAST_AUDIO_DIR"
+ROUTINES_DIR_ENV = "STRETCHCAST_ROUTINES_DIR"
+
+#: The dose fields a person adjusts per exercise in the builder (pace is set for all by the pace factor).
+ADJUSTABLE = ("reps", "hold", "rest", "sets")
+ROUNDS_RANGE = (1, 10)  # what a routine file's 'rounds' accepts
+TITLE_MAX = 80  # what a routine file's 'title' accepts
+_HEADER = (
+    "# A routine made with the stretchcast routine builder.\n"
+    "# Build it with:  stretchcast build {name}\n"
+    "# Each dose must stay within the exercise's range ('stretchcast list' shows them).\n"
+)
+
+VoiceChooser = Callable[..., Choice]
+Progress = Callable[[int, int], None]
+
+
+def _checkout() -> Path | None:
+    """This source checkout's root, when stretchcast runs from one (not from an installed wheel)."""
+    root = Path(__file__).resolve().parents[2]
+    return root if (root / "pyproject.toml").is_file() and (root / "content").is_dir() else None
+
+
+def voice_override() -> str | None:
+    """The voice ``$STRETCHCAST_VOICE`` asks notebooks to use for everything, or None."""
+    return os.environ.get(VOICE_ENV, "").strip() or None
+
+
+def default_voice() -> str:
+    """The voice notebooks use unless told otherwise: ``$STRETCHCAST_VOICE``, else "auto"."""
+    return voice_override() or "auto"
+
+
+def default_audio_dir() -> Path:
+    """Where notebooks write tracks: ``$STRETCHCAST_AUDIO_DIR``, else the checkout's ``audio/``
+    (where ``stretchcast build`` writes), else ``audio/`` in the current folder.
+    """
+    env = os.environ.get(AUDIO_DIR_ENV, "").strip()
+    if env:
+        return Path(env)
+    root = _checkout()
+    return root / "audio" if root else Path("audio")
+
+
+def default_routines_dir() -> Path:
+    """Where your own routine files live: ``$STRETCHCAST_ROUTINES_DIR``, else the checkout's
+    ``my-routines/``, else ``my-routines/`` in the current folder. The builder saves there, and
+    notebooks/03-export renders every ``.yaml`` file in it beside the presets.
+    """
+    env = os.environ.get(ROUTINES_DIR_ENV, "").strip()
+    if env:
+        return Path(env)
+    root = _checkout()
+    return root / "my-routines" if root else Path("my-routines")
+
+
+class ExerciseSettings(HasTraits):
+    """One exercise in the routine being built: whether it is in, and its dose within the allowed ranges."""
+
+    include = Bool(True)
+    reps = Int(1)
+    hold = Int(0)
+    rest = Int(0)
+    sets = Int(1)
+
+    def __init__(self, exercise: Exercise, dose: Dose | None = None, *, include: bool = True) -> None:
+        self.exercise = exercise
+        d = dose or exercise.default_dose
+        #: Seconds given to each movement: kept from the routine; the builder's pace factor scales it.
+        self.pace = d.pace
+        super().__init__(include=include, reps=d.reps, hold=d.hold, rest=d.rest, sets=d.sets)
+
+    @validate("reps", "hold", "rest", "sets")
+    def _within_range(self, proposal: Mapping[str, Any]) -> int:
+        field = proposal["trait"].name
+        value = int(proposal["value"])
+        rng = self.exercise.ranges.of(field)
+        if not rng.contains(value):
+            raise TraitError(
+                f"{self.exercise.name}: {field} {value} is outside its allowed range, {rng.describe()}"
+            )
+        return value
+
+    def range(self, field: str) -> Range:
+        """The allowed range of dose field ``field``."""
+        return self.exercise.ranges.of(field)
+
+    def fixed(self, field: str) -> bool:
+        """Whether the source allows only one value for ``field`` (so it cannot be adjusted)."""
+        rng = self.range(field)
+        return rng.min == rng.max
+
+    @property
+    def dose(self) -> Dose:
+        """The dose as set."""
+        return Dose(reps=self.reps, hold=self.hold, pace=self.pace, rest=self.rest, sets=self.sets)
+
+    def set_dose(self, dose: Dose, *, include: bool = True) -> None:
+        """Take ``dose`` (and whether the exercise is in) from a routine."""
+        self.pace = dose.pace
+        with self.hold_trait_notifications():
+            self.include = include
+            self.reps, self.hold, self.rest, self.sets = dose.reps, dose.hold, dose.rest, dose.sets
+
+
+class RoutineModel(HasTraits):
+    """The routine builder's state: choices in, routine, plan, duration and plot data out."""
+
+    preset = Unicode(help="the preset last started from")
+    title = Unicode()
+    description = Unicode()
+    rounds = Int(1)
+    voice = Unicode("auto")
+    pace = Float(1.0)
+    chimes = Bool(True)
+    countdown = Bool(True)
+    #: Exercise ids in routine order; those not ticked follow, in the collection's order.
+    order = Tuple()
+
+    # Derived: recomputed on every change above or to an exercise's settings.
+    routine = Instance(Routine)
+    timeline = Instance(Timeline)
+    plot = Instance(PlotData)
+    duration_ms = Int(0)
+    #: Why the routine cannot be rendered or saved as it stands ("" when it can), in plain words.
+    problem = Unicode("")
+
+    def __init__(
+        self,
+        collection: Collection | None = None,
+        *,
+        preset: str | None = None,
+        voice: str | None = None,
+        choose: VoiceChooser = choose_voice,
+    ) -> None:
+        self.collection = collection or load_collection()
+        self._choose = choose
+        self._presets: dict[str, Routine] = {}
+        self._holding = 0
+        self.exercises: dict[str, ExerciseSettings] = {
+            ex.id: ExerciseSettings(ex) for ex in self.collection.exercises
+        }
+        super().__init__()
+        for settings in self.exercises.values():
+            settings.observe(self._exercise_changed, names=["include", *ADJUSTABLE])
+        presets = self.presets
+        if not presets:
+            raise ContentError(
+                "this collection has no preset routines to start from",
+                where=Where(self.collection.routines_dir),
+                fix="Add a routine file there, like routines/standard.yaml.",
+            )
+        with self.batch():  # everything is computed once, at the end
+            self.voice = voice or default_voice()
+            # "standard" unless asked; a collection without one starts from its first preset
+            self.preset = preset or ("standard" if "standard" in presets else presets[0])
+
+    def reset(self) -> None:
+        """Go back to the preset last started from, as it is in its file."""
+        self.apply_routine(self.preset_routine(self.preset))
+
+    # -- choices -------------------------------------------------------------------------------
+
+    @property
+    def presets(self) -> list[str]:
+        """The presets one can start from."""
+        return self.collection.presets()
+
+    def preset_routine(self, name: str) -> Routine:
+        """Preset ``name``, read from its file the first time only."""
+        if name not in self._presets:
+            self._presets[name] = load_routine(self.collection, name)
+        return self._presets[name]
+
+    @validate("preset")
+    def _known_preset(self, proposal: Mapping[str, Any]) -> str:
+        name = str(proposal["value"])
+        if name not in self.presets:
+            raise TraitError(f"there is no preset called '{name}'; presets: {', '.join(self.presets)}")
+        return name
+
+    @observe("preset")
+    def _preset_chosen(self, change: Mapping[str, Any]) -> None:
+        self.apply_routine(self.preset_routine(change["new"]))
+
+    @validate("rounds")
+    def _rounds_in_range(self, proposal: Mapping[str, Any]) -> int:
+        lo, hi = ROUNDS_RANGE
+        value = int(proposal["value"])
+        if not lo <= value <= hi:
+            raise TraitError(f"rounds must be from {lo} to {hi}, not {value}")
+        return value
+
+    @validate("pace")
+    def _pace_in_range(self, proposal: Mapping[str, Any]) -> float:
+        lo, hi = PACE_FACTOR_RANGE
+        # sliders send binary fractions (1.1500000000000001); a routine file should say 1.15
+        value = round(float(proposal["value"]), 2)
+        if not lo <= value <= hi:
+            raise TraitError(f"the pace factor must be from {lo:g} to {hi:g}, not {value:g}")
+        return value
+
+    @validate("voice")
+    def _voice_name(self, proposal: Mapping[str, Any]) -> str:
+        value = str(proposal["value"]).strip()
+        if not re.fullmatch(r"[a-z]+", value):
+            raise TraitError(f"'{value}' is not a voice name")
+        return value
+
+    @validate("order")
+    def _order_complete(self, proposal: Mapping[str, Any]) -> tuple[str, ...]:
+        order = tuple(proposal["value"])
+        if sorted(order) != sorted(self.exercises):
+            raise TraitError("the order must list every exercise of the collection once")
+        return order
+
+    def apply_routine(self, routine: Routine) -> None:
+        """Take every setting from ``routine`` (a preset, or a routine file loaded with load_routine)."""
+        in_routine = {item.exercise.id: item.dose for item in routine.items}
+        with self.batch():
+            for ex_id, settings in self.exercises.items():
+                dose = in_routine.get(ex_id)
+                if dose is not None:
+                    settings.set_dose(dose)
+                else:
+                    settings.set_dose(settings.exercise.default_dose, include=False)
+            rest = [ex_id for ex_id in self.exercises if ex_id not in in_routine]
+            self.order = (*in_routine, *rest)
+            self.title = routine.title
+            self.description = routine.description or ""
+            self.rounds = routine.rounds
+            self.pace = routine.guidance.pace
+            self.chimes = routine.guidance.chimes
+            self.countdown = routine.guidance.countdown
+            if routine.voice:
+                self.voice = routine.voice
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Change several settings and recompute once, at the end."""
+        self._holding += 1
+        try:
+            yield
+        finally:
+            self._holding -= 1
+            if self._holding == 0:
+                self._recompute()
+
+    # -- derived -------------------------------------------------------------------------------
+
+    @observe("title", "rounds", "voice", "pace", "chimes", "countdown", "order")
+    def _setting_changed(self, _change: Mapping[str, Any]) -> None:
+        if not self._holding:
+            self._recompute()
+
+    def _exercise_changed(self, _change: Mapping[str, Any]) -> None:
+        if self._holding:
+            return
+        # Once a dose or the selection changes, the preset's description no longer fits.
+        if self.preset:
+            self.description = f"Adjusted from the '{self.preset}' preset."
+        self._recompute()
+
+    def _title(self) -> tuple[str, str]:
+        """The title as a routine file will read it back, and the problem with it ("" if none)."""
+        try:
+            title = _yaml.check_text(self.title, Where(field="title"), max_len=TITLE_MAX)
+        except ContentError as err:
+            return "My routine", f"The title {err.problem}."
+        if not slugify(title):
+            return title, "The title needs a letter or a digit, to name the files after it."
+        return title, ""
+
+    def _recompute(self) -> None:
+        title, problem = self._title()
+        items = tuple(
+            RoutineItem(s.exercise, s.dose)
+            for s in (self.exercises[ex_id] for ex_id in self.order)
+            if s.include
+        )
+        if not items:
+            problem = "Tick at least one exercise."
+        routine = Routine(
+            slug=slugify(title) or "routine",
+            title=title,
+            description=self.description or None,
+            items=items,
+            rounds=self.rounds,
+            guidance=Guidance(pace=self.pace, chimes=self.chimes, countdown=self.countdown),
+            voice=None if self.voice == "auto" else self.voice,
+            collection=self.collection,
+        )
+        timeline = plan(routine)
+        with self.hold_trait_notifications():
+            self.routine = routine
+            self.timeline = timeline
+            self.plot = plot_data(timeline)
+            self.duration_ms = timeline.duration_ms
+            self.problem = problem
+
+    def checked_routine(self) -> Routine:
+        """The routine, or a UsageError saying in plain words why it cannot be rendered or saved."""
+        if self.problem:
+            raise UsageError(f"this routine cannot be used yet: {self.problem}", fix=self.problem)
+        assert self.routine is not None  # computed in __init__
+        return self.routine
+
+    # -- effects -------------------------------------------------------------------------------
+
+    def render(
+        self, out_dir: Path | None = None, *, on_progress: Progress | None = None, offline: bool = False
+    ) -> BuildResult:
+        """Speak, master and write the routine into ``out_dir`` (``default_audio_dir()`` if None).
+
+        ``on_progress(done, total)`` is called as each cue is spoken. Errors are StretchcastErrors
+        with a plain message (a voice that cannot speak, a folder that cannot be written).
+        """
+        routine = self.checked_routine()
+        out_dir = out_dir or default_audio_dir()
+        choice = self._choose(self.voice, offline=offline)
+        voice: Voice = choice.voice
+        if on_progress is not None:
+            total = len(self.timeline.texts()) if self.timeline else 0
+            voice = _ReportingVoice(choice.voice, total, on_progress)
+        return build(
+            routine,
+            voice=Choice(voice, choice.reason),
+            options=BuildOptions(out_dir=out_dir, name=routine.slug),
+        )
+
+    def save(self, folder: Path | None = None, *, replace: bool = False) -> Path:
+        """Write the routine to ``folder/<slug>.yaml`` (``default_routines_dir()`` if None).
+
+        An existing file is replaced only if ``replace`` is true; otherwise that is an OutputError
+        and nothing is written.
+        """
+        routine = self.checked_routine()
+        folder = folder or default_routines_dir()
+        path = folder / f"{routine.slug}.yaml"
+        if path.exists() and not replace:
+            raise OutputError(
+                "a routine file with this name already exists",
+                where=Where(path),
+                fix="Give the routine another title, or choose to replace the file.",
+            )
+        with atomic_file(path, "w") as fp:
+            fp.write(routine_yaml(routine, path.name))
+        return path
+
+
+class _ReportingVoice:
+    """A voice that passes everything to another one and reports each cue it speaks.
+
+    Its name, identity and description are the wrapped voice's, so a cue cache keyed on them and the
+    manifest see no difference.
+    """
+
+    def __init__(self, voice: Voice, total: int, on_progress: Progress) -> None:
+        self._voice = voice
+        self._total = total
+        self._done = 0
+        self._on_progress = on_progress
+        self._lock = threading.Lock()  # an engine may speak cues in parallel threads
+        self.name = voice.name
+
+    def identity(self) -> Mapping[str, str | int | float | bool]:
+        """The wrapped voice's identity."""
+        return self._voice.identity()
+
+    def describe(self) -> str:
+        """The wrapped voice's description."""
+        return self._voice.describe()
+
+    def synthesize(self, text: str) -> Speech:
+        """Speak with the wrapped voice, then report."""
+        speech = self._voice.synthesize(text)
+        with self._lock:
+            self._done += 1
+            # Settling the welcome's "about N minutes" with real lengths may speak a cue more.
+            self._total = max(self._total, self._done)
+            self._on_progress(self._done, self._total)
+        return speech
+
+
+def _number(value: float) -> int | float:
+    """3.0 as 3 and 2.5 as 2.5: what a person would write in a routine file."""
+    return int(value) if float(value).is_integer() else value
+
+
+def routine_yaml(routine: Routine, file_name: str = "FILE") -> str:
+    """``routine`` as a routine file: every setting written out, so it builds the same tomorrow."""
+    data: dict[str, Any] = {"title": routine.title}
+    if routine.description:
+        data["description"] = routine.description
+    if routine.rounds != 1:
+        data["rounds"] = routine.rounds
+    if routine.voice:
+        data["voice"] = routine.voice
+    g = routine.guidance
+    data["guidance"] = {"pace": _number(g.pace), "chimes": g.chimes, "countdown": g.countdown}
+    data["exercises"] = [
+        {"id": item.exercise.id, **{f: _number(getattr(item.dose, f)) for f in DOSE_FIELDS}}
+        for item in routine.items
+    ]
+    body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100)
+    return _HEADER.format(name=file_name) + body
+
+
+__all__ = [
+    "ADJUSTABLE",
+    "AUDIO_DIR_ENV",
+    "ROUTINES_DIR_ENV",
+    "VOICE_ENV",
+    "ExerciseSettings",
+    "RoutineModel",
+    "default_audio_dir",
+    "default_routines_dir",
+    "default_voice",
+    "routine_yaml",
+    "voice_override",
+]

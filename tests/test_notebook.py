@@ -1,0 +1,439 @@
+"""The routine builder driven through its widgets, as a person would, and the export helpers of 03."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stretchcast.builder import RoutineModel
+from stretchcast.cli import main
+from stretchcast.content import Collection, load_routine
+from stretchcast.errors import VoiceError
+from stretchcast.notebook import (
+    RoutineBuilder,
+    RoutineSource,
+    export_routines,
+    output_files,
+    routine_sources,
+    tracks_table,
+)
+from stretchcast.pipeline import BuildOptions
+from stretchcast.voices import Choice
+from stretchcast.words import clock
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+
+
+def read_notebook(path: Path) -> dict[str, Any]:
+    """A notebook file as data (format 4, as nbformat writes it)."""
+    nb: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    assert nb["nbformat"] == 4
+    return nb
+
+
+def cli_plan(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
+    """What 'stretchcast plan ARGS --json' prints, as data."""
+    assert main(["plan", *args, "--json"]) == 0
+    data: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return data
+
+
+def assert_same_plan(builder: RoutineBuilder, data: dict[str, Any]) -> None:
+    """The builder's plan is the CLI's in everything but the output name."""
+    assert builder.model.timeline is not None
+    mine = json.loads(json.dumps(builder.model.timeline.to_dict()))
+    for key in ("title", "duration_ms", "chapters", "spans", "events"):
+        assert mine[key] == data[key], key
+    assert builder.model.duration_ms == data["duration_ms"]
+    assert f"<b>{clock(data['duration_ms'])}</b>" in builder.controls.summary.value
+
+
+def output_text(builder: RoutineBuilder) -> str:
+    """Everything in the builder's output area, as plain text."""
+    parts = []
+    for out in builder.controls.output.outputs:
+        parts.append(out["data"]["text/plain"] if out["output_type"] == "display_data" else out["text"])
+    return "\n".join(parts)
+
+
+@pytest.fixture
+def builder(collection: Collection, tmp_path: Path) -> RoutineBuilder:
+    """A builder over the real content with the fake voice, writing into a temporary folder."""
+    return RoutineBuilder(
+        RoutineModel(collection, voice="fake"),
+        out_dir=tmp_path / "audio",
+        routines_dir=tmp_path / "my-routines",
+    )
+
+
+def only_cobra(builder: RoutineBuilder, title: str = "Cobra only") -> None:
+    """Untick everything but the tall cobra (a short track, quick to render) and retitle."""
+    for ex_id in ("knee-to-chest", "knee-sways", "knee-stirs"):
+        builder.controls.exercises[ex_id].include.value = False
+    builder.controls.title.value = title
+
+
+class TestControls:
+    """The widgets show the model and stay within the content's ranges."""
+
+    def test_sliders_bounded_by_ranges(self, builder: RoutineBuilder, collection: Collection) -> None:
+        """Each slider runs over its exercise's allowed range and starts at the preset's value."""
+        for ex in collection.exercises:
+            for field, slider in builder.controls.exercises[ex.id].sliders.items():
+                rng = ex.ranges.of(field)
+                assert (slider.min, slider.max) == (rng.min, rng.max), (ex.id, field)
+                assert slider.value == getattr(builder.model.exercises[ex.id], field)
+
+    def test_fixed_values_shown_disabled(self, builder: RoutineBuilder) -> None:
+        """A value the source fixes is shown, disabled, with a note saying so."""
+        k2c = builder.controls.exercises["knee-to-chest"]
+        assert k2c.sliders["reps"].disabled and k2c.sliders["reps"].value == 8
+        assert k2c.sliders["hold"].disabled and not k2c.sliders["rest"].disabled
+        assert "Fixed by the source: reps 8, hold 2 s." in k2c.note.value
+        stirs = builder.controls.exercises["knee-stirs"]
+        assert stirs.sliders["hold"].disabled and "No holds" in stirs.note.value
+
+    def test_untick_disables(self, builder: RoutineBuilder) -> None:
+        """Unticking takes an exercise out of the plan and disables its sliders; ticking brings both back."""
+        sways = builder.controls.exercises["knee-sways"]
+        sways.include.value = False
+        assert builder.model.routine is not None
+        assert "knee-sways" not in [i.exercise.id for i in builder.model.routine.items]
+        assert all(s.disabled for s in sways.sliders.values())
+        sways.include.value = True
+        assert not sways.sliders["reps"].disabled and sways.sliders["sets"].disabled is False
+
+    def test_preset_dropdown(self, builder: RoutineBuilder) -> None:
+        """Choosing a preset moves every control to its values."""
+        builder.controls.preset.value = "full"
+        assert builder.controls.exercises["knee-sways"].sliders["hold"].value == 5
+        assert builder.controls.exercises["knee-stirs"].sliders["reps"].value == 8
+        assert builder.controls.title.value == "SI joint routine, full"
+
+    def test_start_over(self, builder: RoutineBuilder, capsys: pytest.CaptureFixture[str]) -> None:
+        """Start over brings back the preset as it is in its file."""
+        builder.controls.exercises["knee-sways"].sliders["reps"].value = 8
+        builder.controls.pace.value = 2.0
+        builder.controls.start_over.click()
+        assert builder.controls.pace.value == 1.0
+        assert_same_plan(builder, cli_plan(capsys, "standard"))
+
+
+class TestPlanFollowsSliders:
+    """Every change shows the length and plan that 'stretchcast plan' computes for the same settings."""
+
+    def test_same_as_plan_with_set(self, builder: RoutineBuilder, capsys: pytest.CaptureFixture[str]) -> None:
+        """Sliders and guidance give exactly the plan of --set, --pace, --no-chimes and --no-countdown."""
+        assert_same_plan(builder, cli_plan(capsys, "standard"))
+        before = builder.model.duration_ms
+        c = builder.controls
+        c.exercises["knee-sways"].sliders["reps"].value = 8
+        c.exercises["knee-sways"].sliders["hold"].value = 5
+        c.exercises["knee-stirs"].sliders["rest"].value = 30
+        c.exercises["tall-cobra"].sliders["sets"].value = 2
+        c.pace.value = 1.5
+        c.chimes.value = False
+        c.countdown.value = False
+        assert builder.model.duration_ms != before
+        assert_same_plan(
+            builder,
+            cli_plan(
+                capsys,
+                "standard",
+                "--set=knee-sways.reps=8",
+                "--set=knee-sways.hold=5",
+                "--set=knee-stirs.rest=30",
+                "--set=tall-cobra.sets=2",
+                "--pace=1.5",
+                "--no-chimes",
+                "--no-countdown",
+            ),
+        )
+
+    def test_same_as_plan_of_saved_file(
+        self, builder: RoutineBuilder, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        """Rounds, a new title and a smaller selection give the plan of the saved routine file."""
+        c = builder.controls
+        c.preset.value = "gentle"
+        c.title.value = "Sore Tuesday"
+        c.rounds.value = 2
+        c.exercises["knee-stirs"].include.value = False
+        c.exercises["knee-to-chest"].sliders["rest"].value = 45
+        c.save.click()
+        saved = tmp_path / "my-routines" / "sore-tuesday.yaml"
+        assert saved.is_file(), output_text(builder)
+        assert_same_plan(builder, cli_plan(capsys, str(saved)))
+
+    def test_plot_follows(self, builder: RoutineBuilder) -> None:
+        """The plot is redrawn when the timeline changes, and not when nothing it shows has changed."""
+        first = builder.controls.plot.value
+        assert bytes(first).startswith(b"\x89PNG")
+        builder.controls.exercises["knee-sways"].sliders["reps"].value = 4
+        second = builder.controls.plot.value
+        assert bytes(second) != bytes(first)
+        builder.controls.voice.value = "espeak"  # the plan is the same: no redraw
+        assert builder.controls.plot.value is second
+
+    def test_problem_disables_actions(self, builder: RoutineBuilder) -> None:
+        """With nothing ticked, or no title, the summary says what to do and Render and Save are disabled."""
+        builder.controls.title.value = ""
+        assert "The title must not be empty." in builder.controls.summary.value
+        assert builder.controls.render.disabled and builder.controls.save.disabled
+        builder.controls.title.value = "Mine"
+        for ex in builder.controls.exercises.values():
+            ex.include.value = False
+        assert "Tick at least one exercise." in builder.controls.summary.value
+        assert builder.controls.render.disabled
+        builder.controls.exercises["tall-cobra"].include.value = True
+        assert not builder.controls.render.disabled and builder.controls.summary.value.count("Tick") == 0
+
+
+class TestRenderAndSave:
+    """Render plays the routine as planned; Save writes a file the CLI builds identically."""
+
+    def test_render(self, builder: RoutineBuilder, tmp_path: Path) -> None:
+        """Render fills the player, the chapters and the links, and its manifest matches the plan."""
+        only_cobra(builder)
+        builder.controls.render.click()
+        c = builder.controls
+        assert output_text(builder) == ""
+        mp3 = tmp_path / "audio" / "cobra-only.mp3"
+        assert bytes(c.audio.value) == mp3.read_bytes() and c.audio.layout.display is None
+        assert c.progress.value == c.progress.max and c.progress.bar_style == "success"
+        assert "Rendered" in c.status.value and "fake voice" in c.status.value
+        assert "Tall cobra" in c.chapters.value and "Welcome" in c.chapters.value
+        (links,) = c.downloads.outputs
+        assert 'download="cobra-only.mp3"' in links["data"]["text/html"]
+        assert f"Manifest: {tmp_path / 'audio' / 'cobra-only.json'}" in links["data"]["text/plain"]
+        manifest = json.loads((tmp_path / "audio" / "cobra-only.json").read_text())
+        assert builder.model.timeline is not None
+        assert [e["text"] for e in manifest["events"]] == [e.text for e in builder.model.timeline.events]
+        assert [(s["kind"], s["end_ms"] - s["start_ms"]) for s in manifest["spans"]] == [
+            (s.kind, s.duration_ms) for s in builder.model.timeline.spans
+        ]
+
+    def test_saved_file_builds_identically(
+        self, builder: RoutineBuilder, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """'stretchcast build FILE' of the saved routine writes the very same MP3 as Render did."""
+        only_cobra(builder)
+        builder.controls.pace.value = 1.25
+        builder.controls.exercises["tall-cobra"].sliders["rest"].value = 40
+        builder.controls.exercises["tall-cobra"].sliders["sets"].value = 2
+        builder.controls.render.click()
+        builder.controls.save.click()
+        assert "Saved" in output_text(builder)
+        saved = tmp_path / "my-routines" / "cobra-only.yaml"
+        assert main(["build", str(saved), "-o", str(tmp_path / "cli"), "-q"]) == 0
+        capsys.readouterr()
+        rendered = (tmp_path / "audio" / "cobra-only.mp3").read_bytes()
+        assert (tmp_path / "cli" / "cobra-only.mp3").read_bytes() == rendered
+        built = json.loads((tmp_path / "cli" / "cobra-only.json").read_text())
+        mine = json.loads((tmp_path / "audio" / "cobra-only.json").read_text())
+        assert built == mine
+
+    def test_save_never_overwrites(self, builder: RoutineBuilder, tmp_path: Path) -> None:
+        """Saving twice says the file exists and keeps it; with Replace ticked it is replaced."""
+        builder.controls.save.click()
+        path = tmp_path / "my-routines" / "si-joint-routine-standard.yaml"
+        first = path.read_text()
+        builder.controls.exercises["knee-sways"].sliders["reps"].value = 7
+        builder.controls.save.click()
+        assert "already exists" in output_text(builder) and "replace" in output_text(builder)
+        assert path.read_text() == first
+        builder.controls.replace.value = True
+        builder.controls.save.click()
+        assert "Saved" in output_text(builder) and "reps: 7" in path.read_text()
+
+
+class TestErrorsInTheOutputArea:
+    """Problems are shown under the builder in plain words, never lost."""
+
+    def test_voice_unavailable(self, collection: Collection, tmp_path: Path) -> None:
+        """A voice that cannot speak is explained, the bar turns red, and nothing is written."""
+
+        def unavailable(name: str, *, offline: bool = False) -> Choice:
+            raise VoiceError("the piper voice is not installed", fix="Choose another voice.")
+
+        builder = RoutineBuilder(RoutineModel(collection, choose=unavailable), out_dir=tmp_path / "audio")
+        builder.controls.render.click()
+        assert output_text(builder) == "the piper voice is not installed\n  Choose another voice."
+        assert builder.controls.progress.bar_style == "danger"
+        assert "Not rendered" in builder.controls.status.value
+        assert not builder.controls.render.disabled
+        assert not (tmp_path / "audio").exists()
+
+    def test_unknown_voice(self, builder: RoutineBuilder, collection: Collection, tmp_path: Path) -> None:
+        """A routine file naming a voice this machine lacks shows it, and Render explains the problem."""
+        path = tmp_path / "r.yaml"
+        path.write_text("title: R\nvoice: nosuchvoice\nexercises:\n  - id: tall-cobra\n")
+        builder.model.apply_routine(load_routine(collection, path))
+        assert builder.controls.voice.value == "nosuchvoice"
+        assert [e for e, ec in builder.controls.exercises.items() if ec.include.value] == ["tall-cobra"]
+        assert builder._exercise_list.children[0] is builder.controls.exercises["tall-cobra"].box
+        builder.controls.render.click()
+        assert output_text(builder).startswith("there is no voice called 'nosuchvoice'")
+
+    def test_unwritable_audio_folder(self, builder: RoutineBuilder, tmp_path: Path) -> None:
+        """A folder that cannot be written is named, with what to do."""
+        blocker = tmp_path / "blocker"
+        blocker.write_text("")
+        builder.out_dir = blocker / "audio"
+        only_cobra(builder)
+        builder.controls.render.click()
+        assert "cannot write" in output_text(builder) and str(blocker) in output_text(builder)
+
+    def test_unwritable_save_folder(self, builder: RoutineBuilder, tmp_path: Path) -> None:
+        """Saving into a folder that cannot be made is explained; an empty folder box too."""
+        blocker = tmp_path / "blocker"
+        blocker.write_text("")
+        builder.controls.folder.value = str(blocker / "routines")
+        builder.controls.save.click()
+        assert "cannot write" in output_text(builder)
+        builder.controls.folder.value = "  "
+        builder.controls.save.click()
+        assert output_text(builder) == "there is no folder to save in\n  Type a folder into 'Save in'."
+
+    def test_unexpected_error(self, builder: RoutineBuilder, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A bug is reported in words, with its traceback below for whoever fixes it."""
+
+        def broken(*_args: object, **_kwargs: object) -> None:
+            raise RuntimeError("the mixer fell over")
+
+        monkeypatch.setattr(builder.model, "render", broken)
+        builder.controls.render.click()
+        text = output_text(builder)
+        assert text.startswith("Something went wrong while rendering: the mixer fell over")
+        assert "Traceback" in text and "RuntimeError" in text
+
+    def test_new_action_clears_old_messages(self, builder: RoutineBuilder, tmp_path: Path) -> None:
+        """Each Render or Save starts with a clean output area."""
+        builder.controls.folder.value = ""
+        builder.controls.save.click()
+        builder.controls.folder.value = str(tmp_path / "ok")
+        builder.controls.save.click()
+        assert output_text(builder).startswith("Saved")
+        assert "no folder" not in output_text(builder)
+
+
+class TestExport:
+    """notebooks/03: every routine rendered, a bad one reported, a table of what was made."""
+
+    def test_sources(self, collection: Collection, tmp_path: Path) -> None:
+        """Presets come first, then the folder's files in name order; a broken file carries its error."""
+        (tmp_path / "b.yaml").write_text("title: B\nexercises:\n  - id: tall-cobra\n")
+        (tmp_path / "a.yml").write_text("title: A\nexercises:\n  - id: knee-sway\n")
+        (tmp_path / "notes.txt").write_text("not a routine")
+        sources = routine_sources(collection, tmp_path)
+        assert [s.name for s in sources] == ["gentle", "standard", "full", "a.yml", "b.yaml"]
+        assert sources[3].routine is None and sources[3].error is not None
+        assert "Did you mean 'knee-sways'" in sources[3].error
+        assert sources[4].routine is not None and sources[4].error is None
+
+    def test_missing_folder(self, collection: Collection, tmp_path: Path) -> None:
+        """A routines folder that does not exist yet just means the presets."""
+        assert [s.name for s in routine_sources(collection, tmp_path / "none")] == collection.presets()
+
+    def test_export(self, collection: Collection, tmp_path: Path) -> None:
+        """Good routines become tracks; a broken file and a clashing name are reported, not fatal."""
+        routines = tmp_path / "routines"
+        routines.mkdir()
+        (routines / "cobra.yaml").write_text("title: Cobra\nexercises:\n  - id: tall-cobra\n")
+        (routines / "typo.yaml").write_text("title: T\nexercises:\n  - id: knee-sway\n")
+        sources = [s for s in routine_sources(collection, routines) if s.path.parent == routines]
+        clash = RoutineSource(
+            "other.yaml", routines / "other.yaml", load_routine(collection, routines / "cobra.yaml")
+        )
+        lines: list[str] = []
+        tracks = export_routines(
+            [*sources, clash], BuildOptions(out_dir=tmp_path / "audio"), voice="fake", report=lines.append
+        )
+        cobra, typo, other = tracks
+        assert cobra.error is None and cobra.mp3 == tmp_path / "audio" / "cobra.mp3"
+        assert cobra.duration_ms == json.loads((tmp_path / "audio" / "cobra.json").read_text())["duration_ms"]
+        assert cobra.size_bytes == sum(p.stat().st_size for p in (tmp_path / "audio").iterdir())
+        assert typo.error is not None and "knee-sway" in typo.error
+        assert other.error is not None and "would write cobra.mp3 over the track of cobra.yaml" in other.error
+        assert lines[0] == "Rendering cobra.yaml: Cobra\u2026"
+        html = tracks_table(tracks)
+        assert "cobra.mp3" in html and clock(cobra.duration_ms) in html and "Did you mean" in html
+
+    def test_output_files(self, tmp_path: Path) -> None:
+        """Captions, playlist and split tracks named in a manifest are listed if they exist in its folder."""
+        for name in ("r.mp3", "r.vtt", "r.m3u8", "r-01.mp3"):
+            (tmp_path / name).write_text("x")
+        manifest = tmp_path / "r.json"
+        manifest.write_text(
+            json.dumps(
+                {
+                    "audio": {"file": "r.mp3"},
+                    "captions": "r.vtt",
+                    "playlist": {"file": "r.m3u8"},
+                    "split": [{"file": "r-01.mp3"}, "r-02.mp3", "../outside.mp3"],
+                }
+            )
+        )
+        (tmp_path.parent / "outside.mp3").write_text("x")
+        assert [(label, p.name) for label, p in output_files(manifest)] == [
+            ("MP3", "r.mp3"),
+            ("Manifest", "r.json"),
+            ("Captions (WebVTT)", "r.vtt"),
+            ("Playlist (M3U8)", "r.m3u8"),
+            ("Track", "r-01.mp3"),
+        ]
+
+
+class TestNotebookFiles:
+    """The notebooks are committed clean and thin, and run in this project's kernel."""
+
+    @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+    def test_committed_without_outputs(self, path: Path) -> None:
+        """No outputs and no execution counts are committed; the kernel is python3."""
+        nb = read_notebook(path)
+        for cell in nb["cells"]:
+            if cell["cell_type"] == "code":
+                assert cell["outputs"] == [] and cell["execution_count"] is None, cell["source"][:40]
+        assert nb["metadata"]["kernelspec"]["name"] == "python3"
+
+    @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+    def test_thin(self, path: Path) -> None:
+        """Logic lives in the library: no notebook defines a function or a class."""
+        for cell in read_notebook(path)["cells"]:
+            if cell["cell_type"] == "code":
+                source = "".join(cell["source"])
+                assert "def " not in source and "class " not in source
+
+    def test_all_three(self) -> None:
+        """The three notebooks are there, in order."""
+        assert [p.name for p in NOTEBOOKS] == [
+            "01-exercises.ipynb",
+            "02-routine-builder.ipynb",
+            "03-export.ipynb",
+        ]
+
+
+class TestDocumentedExamples:
+    """The routine files shown to people load as shown."""
+
+    @pytest.mark.parametrize(
+        "path",
+        [REPO / "my-routines" / "README.md", REPO / "notebooks" / "03-export.ipynb"],
+        ids=lambda p: p.name,
+    )
+    def test_example_loads(self, path: Path, collection: Collection, tmp_path: Path) -> None:
+        """Every YAML example in the file is a valid routine."""
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".ipynb":
+            text = "\n".join("".join(c["source"]) for c in read_notebook(path)["cells"])
+        examples = re.findall(r"```yaml\n(.*?)```", text, re.S)
+        assert examples
+        for i, example in enumerate(examples):
+            routine_file = tmp_path / f"example-{i}.yaml"
+            routine_file.write_text(example, encoding="utf-8")
+            assert load_routine(collection, routine_file).items
