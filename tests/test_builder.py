@@ -22,9 +22,8 @@ from stretchcast.builder import (
     default_audio_dir,
     default_routines_dir,
     default_voice,
-    routine_yaml,
 )
-from stretchcast.content import Collection, Routine, load_collection, load_routine
+from stretchcast.content import Collection, Routine, load_collection, load_routine, routine_yaml
 from stretchcast.errors import ContentError, OutputError, UsageError, VoiceError
 from stretchcast.pipeline import plan
 from stretchcast.voices import Choice, choose_voice
@@ -238,7 +237,7 @@ class TestSave:
         """The file says how to build it and writes every dose out."""
         assert model.routine is not None
         text = routine_yaml(model.routine, "standard-copy.yaml")
-        assert text.startswith("# A routine made with the stretchcast routine builder.")
+        assert text.startswith("# A stretchcast routine.")
         assert "stretchcast build standard-copy.yaml" in text
         assert "  reps: 8\n  hold: 2\n  rest: 15\n  sets: 1\n  pace: 3\n" in text
         assert "voice: fake" in text
@@ -254,7 +253,7 @@ class TestSave:
         path = model.save(tmp_path)
         first = path.read_text()
         model.exercises["knee-sways"].reps = 8
-        with pytest.raises(OutputError, match="already exists") as err:
+        with pytest.raises(UsageError, match="already exists; nothing was written") as err:
             model.save(tmp_path)
         assert str(path) in err.value.message
         assert path.read_text() == first

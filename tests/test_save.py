@@ -30,10 +30,11 @@ class TestRoundTrip:
         assert loaded.items == routine.items and loaded.guidance == routine.guidance
         assert compile_timeline(loaded).events[1:] == compile_timeline(routine).events[1:]
 
-    def test_only_changes_are_written(self, preset: Callable[[str], Routine]) -> None:
-        """Doses equal to an exercise's defaults are left out, so the file stays short."""
-        text = routine_yaml(preset("standard"))
-        assert "reps" not in text and "- id: knee-sways" in text
+    def test_every_dose_is_pinned(self, preset: Callable[[str], Routine]) -> None:
+        """Every dose is written out, so the file builds the same even if content defaults change."""
+        text = routine_yaml(preset("standard"), "mine.yaml")
+        assert text.count("reps:") == 4 and text.count("hold:") == 4
+        assert "stretchcast build mine.yaml" in text
 
 
 class TestNothingLost:

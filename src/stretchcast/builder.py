@@ -22,12 +22,10 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from traitlets import Bool, Float, HasTraits, Instance, Int, TraitError, Tuple, Unicode, observe, validate
 
 from . import _yaml
 from .content import (
-    DOSE_FIELDS,
     PACE_FACTOR_RANGE,
     Collection,
     Dose,
@@ -38,10 +36,10 @@ from .content import (
     RoutineItem,
     load_collection,
     load_routine,
+    save_routine,
     slugify,
 )
-from .errors import ContentError, OutputError, UsageError, Where
-from .export import atomic_file
+from .errors import ContentError, UsageError, Where
 from .pipeline import BuildOptions, BuildResult, build, plan
 from .plots import PlotData, plot_data
 from .timeline import Timeline
@@ -58,12 +56,6 @@ ROUTINES_DIR_ENV = "STRETCHCAST_ROUTINES_DIR"
 ADJUSTABLE = ("reps", "hold", "rest", "sets")
 ROUNDS_RANGE = (1, 10)  # what a routine file's 'rounds' accepts
 TITLE_MAX = 80  # what a routine file's 'title' accepts
-_HEADER = (
-    "# A routine made with the stretchcast routine builder.\n"
-    "# Build it with:  stretchcast build {name}\n"
-    "# Each dose must stay within the exercise's range ('stretchcast list' shows them).\n"
-)
-
 VoiceChooser = Callable[..., Choice]
 Progress = Callable[[int, int], None]
 
@@ -384,21 +376,12 @@ class RoutineModel(HasTraits):
     def save(self, folder: Path | None = None, *, replace: bool = False) -> Path:
         """Write the routine to ``folder/<slug>.yaml`` (``default_routines_dir()`` if None).
 
-        An existing file is replaced only if ``replace`` is true; otherwise that is an OutputError
+        An existing file is replaced only if ``replace`` is true; otherwise that is a UsageError
         and nothing is written.
         """
         routine = self.checked_routine()
         folder = folder or default_routines_dir()
-        path = folder / f"{routine.slug}.yaml"
-        if path.exists() and not replace:
-            raise OutputError(
-                "a routine file with this name already exists",
-                where=Where(path),
-                fix="Give the routine another title, or choose to replace the file.",
-            )
-        with atomic_file(path, "w") as fp:
-            fp.write(routine_yaml(routine, path.name))
-        return path
+        return save_routine(routine, folder / f"{routine.slug}.yaml", overwrite=replace)
 
 
 class _ReportingVoice:
@@ -435,30 +418,6 @@ class _ReportingVoice:
         return speech
 
 
-def _number(value: float) -> int | float:
-    """3.0 as 3 and 2.5 as 2.5: what a person would write in a routine file."""
-    return int(value) if float(value).is_integer() else value
-
-
-def routine_yaml(routine: Routine, file_name: str = "FILE") -> str:
-    """``routine`` as a routine file: every setting written out, so it builds the same tomorrow."""
-    data: dict[str, Any] = {"title": routine.title}
-    if routine.description:
-        data["description"] = routine.description
-    if routine.rounds != 1:
-        data["rounds"] = routine.rounds
-    if routine.voice:
-        data["voice"] = routine.voice
-    g = routine.guidance
-    data["guidance"] = {"pace": _number(g.pace), "chimes": g.chimes, "countdown": g.countdown}
-    data["exercises"] = [
-        {"id": item.exercise.id, **{f: _number(getattr(item.dose, f)) for f in DOSE_FIELDS}}
-        for item in routine.items
-    ]
-    body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100)
-    return _HEADER.format(name=file_name) + body
-
-
 __all__ = [
     "ADJUSTABLE",
     "AUDIO_DIR_ENV",
@@ -469,6 +428,5 @@ __all__ = [
     "default_audio_dir",
     "default_routines_dir",
     "default_voice",
-    "routine_yaml",
     "voice_override",
 ]

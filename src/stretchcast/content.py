@@ -654,29 +654,39 @@ def load_routine(collection: Collection, ref: str | Path) -> Routine:
     )
 
 
-def routine_yaml(routine: Routine) -> str:
-    """The routine as a routine file: only what differs from each exercise's defaults is written."""
-    doc: dict[str, object] = {"title": routine.title}
+_ROUTINE_HEADER = (
+    "# A stretchcast routine.\n"
+    "# Build it with:  stretchcast build {name}\n"
+    "# Each dose must stay within the exercise's range ('stretchcast list' shows them).\n"
+)
+
+
+def _plain_number(value: float) -> int | float:
+    """3.0 as 3 and 2.5 as 2.5: what a person would write in a routine file."""
+    return int(value) if float(value).is_integer() else value
+
+
+def routine_yaml(routine: Routine, file_name: str = "FILE") -> str:
+    """``routine`` as a routine file, every dose and setting written out.
+
+    Writing the defaults too means a saved routine builds the same even if the content's
+    defaults change later: what a clinician gave a patient stays what it was.
+    """
+    data: dict[str, object] = {"title": routine.title}
     if routine.description:
-        doc["description"] = routine.description
+        data["description"] = routine.description
     if routine.rounds != 1:
-        doc["rounds"] = routine.rounds
+        data["rounds"] = routine.rounds
     if routine.voice:
-        doc["voice"] = routine.voice
-    if routine.guidance != Guidance():
-        doc["guidance"] = dataclasses.asdict(routine.guidance)
-    exercises = []
-    for item in routine.items:
-        entry: dict[str, object] = {"id": item.exercise.id}
-        default = item.exercise.default_dose
-        for field in DOSE_FIELDS:
-            value = getattr(item.dose, field)
-            if value != getattr(default, field):
-                entry[field] = value
-        exercises.append(entry)
-    doc["exercises"] = exercises
-    header = "# A stretchcast routine. Build it with: stretchcast build THIS-FILE\n"
-    return header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
+        data["voice"] = routine.voice
+    g = routine.guidance
+    data["guidance"] = {"pace": _plain_number(g.pace), "chimes": g.chimes, "countdown": g.countdown}
+    data["exercises"] = [
+        {"id": item.exercise.id, **{f: _plain_number(getattr(item.dose, f)) for f in DOSE_FIELDS}}
+        for item in routine.items
+    ]
+    body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100)
+    return _ROUTINE_HEADER.format(name=file_name) + body
 
 
 def save_routine(routine: Routine, path: Path, *, overwrite: bool = False) -> Path:
@@ -687,9 +697,9 @@ def save_routine(routine: Routine, path: Path, *, overwrite: bool = False) -> Pa
     if path.exists() and not overwrite:
         raise UsageError(
             f"'{path}' already exists; nothing was written",
-            fix="Choose another name, or replace it on purpose (--force in the CLI).",
+            fix="Choose another name, or replace it on purpose ('--force', or 'Replace' in the builder).",
         )
-    text = routine_yaml(routine)
+    text = routine_yaml(routine, path.name)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")

@@ -73,7 +73,9 @@ def check_writable(folder: Path) -> None:
         existing = existing.parent
     if not existing.is_dir():
         raise OutputError(
-            "is a file, not a folder", where=Where(existing), fix="Choose another output folder with -o DIR."
+            "cannot write here: it is a file, not a folder",
+            where=Where(existing),
+            fix="Choose another output folder (-o DIR on the command line).",
         )
     try:
         with tempfile.TemporaryFile(dir=existing):
