@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from mutagen.id3 import ID3
 
 from stretchcast.cli import main
 
@@ -47,11 +48,16 @@ class TestCommands:
         assert len(sways) == 16
 
     def test_build_prints_the_mp3(self, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-        """build writes the MP3 and says where it is."""
-        code, out, _ = run(capsys, "build", "gentle", "--voice", "fake", "-o", str(tmp_path))
+        """build writes the MP3 (and with --split the tracks and playlist) and says where they are."""
+        code, out, _ = run(
+            capsys, "build", "gentle", "--voice", "fake", "--split", "--year", "2031", "-o", str(tmp_path)
+        )
         assert code == 0
         assert f"MP3: {(tmp_path / 'gentle.mp3').resolve()}" in out
-        assert (tmp_path / "gentle.json").is_file()
+        assert f"Playlist: {tmp_path / 'gentle.m3u8'} (4 tracks)" in out
+        manifest = json.loads((tmp_path / "gentle.json").read_text())
+        assert len(manifest["split"]) == 4 and manifest["tags"]["year"] == 2031
+        assert str(ID3(tmp_path / "gentle.mp3")["TDRC"].text[0]) == "2031"
 
 
 class TestBadInput:
@@ -68,6 +74,7 @@ class TestBadInput:
             (["build", "--bitrate", "33"], "bitrate 33 kbit/s"),
             (["build", "--voice", "robot"], "no voice called 'robot'"),
             (["build", "missing.yaml"], "routine file 'missing.yaml' not found"),
+            (["build", "--year", "12"], "--year 12 is not a year"),
         ],
     )
     def test_rejected(

@@ -187,3 +187,14 @@ class TestGuidance:
         assert _speech(t, "knee-to-chest", "progress") == ["Halfway.", "Last one on each side."]
         assert _speech(t, "knee-stirs", "progress") == ["Last one."] * 4
         assert _speech(t, "tall-cobra", "progress") == ["Last one."]
+
+    def test_round_announced_after_the_chime(self, preset: Callable[[str], Routine]) -> None:
+        """Each round opens with the chime, then "Round N of M", then the first exercise's name."""
+        t = compile_timeline(dataclasses.replace(preset("standard"), rounds=2))
+        for n, word in ((1, "one"), (2, "two")):
+            i = next(i for i, e in enumerate(t.events) if e.text == f"Round {word} of two.")
+            assert t.events[i - 1].kind == "tone" and t.events[i - 1].text == "start"
+            after = next(e for e in t.events[i + 1 :] if e.kind == "speech")
+            assert after.text == "Exercise one of four: Knee-to-chest stretch."
+            chapter = [c for c in t.chapters if c.exercise == "knee-to-chest"][n - 1]
+            assert chapter.start_ms == t.events[i - 1].start_ms

@@ -6,6 +6,7 @@ All audio here is mono float32 in [-1, 1]. Nothing in this module knows about ro
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -114,34 +115,118 @@ def loudness(x: Samples, sample_rate: int) -> float:
     return float(_meter(sample_rate).integrated_loudness(x.astype(np.float64)))
 
 
-def true_peak_envelope(x: Samples, oversample: int = 4) -> np.ndarray:
-    """Per input sample, the largest magnitude of the ``oversample``-times upsampled signal around it."""
-    if not len(x):
+_TP_BLOCK = 1024  # samples per block when deciding where the oversampled peak must be computed
+
+
+@lru_cache(maxsize=4)
+def _interpolator(oversample: int) -> tuple[np.ndarray, float]:
+    """The interpolation filter ``resample_poly`` uses for ``oversample``, and its worst-phase gain.
+
+    The gain (the largest sum of absolute taps over the phases) bounds the oversampled signal:
+    no interpolated value exceeds the largest nearby sample times it. Blocks whose bound is below
+    what matters are skipped, which is exact, not an estimate.
+    """
+    half = 10 * oversample
+    taps = signal.firwin(2 * half + 1, 1.0 / oversample, window=("kaiser", 5.0)) * oversample
+    worst = max(float(np.abs(taps[p::oversample]).sum()) for p in range(oversample))
+    return taps, worst
+
+
+def true_peak_envelope(x: Samples, *, floor: float = 0.0, oversample: int = 4) -> np.ndarray:
+    """Per input sample, the largest magnitude of the ``oversample``-times upsampled signal around it.
+
+    Where a block cannot reach above ``floor`` (silence, quiet passages), the block's upper bound
+    is returned instead of being computed: never less than the true value, and never above
+    ``floor``. With ``floor=0`` every block is computed.
+    """
+    n = len(x)
+    if not n:
         return np.zeros(0)
-    up = np.abs(signal.resample_poly(x.astype(np.float64), oversample, 1))
-    return np.asarray(up[: len(x) * oversample].reshape(len(x), oversample).max(axis=1), dtype=np.float64)
+    taps, worst = _interpolator(oversample)
+    reach = len(taps) // oversample + 2  # input samples the filter looks at on each side
+    blocks = -(-n // _TP_BLOCK)
+    padded = np.zeros(blocks * _TP_BLOCK, dtype=np.float64)
+    padded[:n] = np.abs(x)
+    peaks = padded.reshape(blocks, _TP_BLOCK).max(axis=1)
+    near = peaks.copy()
+    near[1:] = np.maximum(near[1:], peaks[:-1])
+    near[:-1] = np.maximum(near[:-1], peaks[1:])
+    bound = near * worst
+    env = np.repeat(bound, _TP_BLOCK)[:n]
+    active = np.flatnonzero(bound > floor)
+    if not len(active):
+        return env
+    # contiguous runs of active blocks, each upsampled in one call with enough context around it
+    breaks = np.flatnonzero(np.diff(active) > 1)
+    delay = (len(taps) - 1) // 2
+    for first, last in zip(
+        np.concatenate(([active[0]], active[breaks + 1])),
+        np.concatenate((active[breaks], [active[-1]])),
+        strict=True,
+    ):
+        start, end = int(first) * _TP_BLOCK, min(n, (int(last) + 1) * _TP_BLOCK)
+        lo, hi = max(0, start - reach), min(n, end + reach)
+        up = signal.upfirdn(taps, x[lo:hi].astype(np.float64), up=oversample)
+        seg = up[delay + (start - lo) * oversample : delay + (end - lo) * oversample]
+        env[start:end] = np.abs(seg).reshape(end - start, oversample).max(axis=1)
+    return env
 
 
 def true_peak_db(x: Samples) -> float:
     """True peak in dBTP (4x oversampling, as BS.1770-4 annex 2)."""
-    env = true_peak_envelope(x)
-    return gain_to_db(float(env.max())) if len(env) else -math.inf
+    if not len(x):
+        return -math.inf
+    # the true peak is at least the sample peak, so blocks that cannot beat it need no upsampling
+    env = true_peak_envelope(x, floor=float(np.abs(x).max()))
+    return gain_to_db(float(env.max()))
 
 
-def limit(x: Samples, sample_rate: int, ceiling_db: float, *, lookahead_ms: float = 5.0) -> Samples:
-    """``x`` with its true peak held at or below ``ceiling_db`` by smooth gain reduction.
+@dataclass(frozen=True)
+class Measurement:
+    """What a loudness meter reads: integrated loudness (LUFS) and true peak (dBTP)."""
+
+    loudness_lufs: float
+    true_peak_dbtp: float
+
+
+def measure(x: Samples, sample_rate: int) -> Measurement:
+    """Integrated loudness and true peak of ``x``."""
+    return Measurement(loudness(x, sample_rate), true_peak_db(x))
+
+
+def limit(
+    x: Samples,
+    sample_rate: int,
+    ceiling_db: float,
+    *,
+    gain: float = 1.0,
+    envelope: np.ndarray | None = None,
+    lookahead_ms: float = 5.0,
+) -> Samples:
+    """``x`` times ``gain`` with its true peak held at or below ``ceiling_db`` by smooth gain reduction.
 
     The needed gain per sample is spread over ``lookahead_ms`` on both sides with a minimum
     filter, then smoothed with a moving average no wider than that spread, so the smoothed gain
-    never exceeds what any sample needs: no overshoot, no clicks.
+    never exceeds what any sample needs: no overshoot, no clicks. ``envelope`` is
+    ``true_peak_envelope(x)`` if already known (it scales with the gain, so one serves every gain
+    tried). Only the stretches around peaks are filtered: elsewhere the gain is exactly 1.
     """
     ceiling = db_to_gain(ceiling_db)
-    env = true_peak_envelope(x)
-    if not len(env) or env.max() <= ceiling:
-        return x
-    need = np.minimum(1.0, ceiling / np.maximum(env, 1e-12))
+    env = true_peak_envelope(x, floor=ceiling / gain) if envelope is None else envelope
+    over = np.flatnonzero(env * gain > ceiling)
+    out = np.asarray(x * np.float32(gain), dtype=np.float32)
+    if not len(over):
+        return out
     half = max(1, int(sample_rate * lookahead_ms / 1000))
-    gain = ndimage.minimum_filter1d(need, size=2 * half + 1, mode="nearest")
-    gain = ndimage.uniform_filter1d(gain, size=half + 1, mode="nearest")
-    gain = np.minimum(gain, ndimage.minimum_filter1d(need, size=half + 1, mode="nearest"))
-    return np.asarray(x * gain, dtype=np.float32)
+    pad = 3 * half  # beyond the filters' reach, so a stretch filtered alone matches the whole
+    breaks = np.flatnonzero(np.diff(over) > 2 * pad)
+    firsts = np.concatenate(([over[0]], over[breaks + 1]))
+    lasts = np.concatenate((over[breaks], [over[-1]]))
+    for first, last in zip(firsts, lasts, strict=True):
+        lo, hi = max(0, int(first) - pad), min(len(x), int(last) + pad + 1)
+        need = np.minimum(1.0, ceiling / np.maximum(env[lo:hi] * gain, 1e-12))
+        g = ndimage.minimum_filter1d(need, size=2 * half + 1, mode="nearest")
+        g = ndimage.uniform_filter1d(g, size=half + 1, mode="nearest")
+        g = np.minimum(g, ndimage.minimum_filter1d(need, size=half + 1, mode="nearest"))
+        out[lo:hi] *= g.astype(np.float32)
+    return out

@@ -138,6 +138,17 @@ def _parser() -> argparse.ArgumentParser:
         metavar="KBPS",
         help="MP3 bitrate, constant (default: 64)",
     )
+    p_build.add_argument(
+        "--split",
+        action="store_true",
+        help="also one MP3 per exercise in OUT/NAME/ and a playlist OUT/NAME.m3u8",
+    )
+    p_build.add_argument(
+        "--year",
+        type=int,
+        metavar="YEAR",
+        help="year tag (default: the content's year, for reproducible files)",
+    )
     p_build.add_argument("-q", "--quiet", action="store_true", help="print only the MP3's path")
     _serve_parser(sub)
     return parser
@@ -264,7 +275,12 @@ def run(argv: Sequence[str] | None = None) -> int:
             _print_plan(timeline, routine, args.events)
         return 0
     options = BuildOptions(
-        out_dir=args.out, sample_rate=args.sample_rate, bitrate=args.bitrate, name=args.name
+        out_dir=args.out,
+        sample_rate=args.sample_rate,
+        bitrate=args.bitrate,
+        name=args.name,
+        split=args.split,
+        year=args.year,
     )
     result = build(
         routine,
@@ -280,9 +296,12 @@ def run(argv: Sequence[str] | None = None) -> int:
     print(
         f"Built {routine.title}: {words.clock(result.timeline.duration_ms)}, "
         f"{result.size_bytes / 1e6:.1f} MB, {result.loudness_lufs:.1f} LUFS, "
+        f"peak {result.true_peak_dbtp:.1f} dBTP, "
         f"{result.cues_synthesized} cues spoken, in {result.seconds:.1f} s"
     )
     print(f"Manifest: {result.manifest}")
+    if result.playlist:
+        print(f"Playlist: {result.playlist} ({len(result.split)} tracks)")
     print(f"MP3: {result.mp3.resolve()}")
     return 0
 

@@ -194,6 +194,7 @@ class Collection:
     closing: tuple[str, ...]
     exercises: tuple[Exercise, ...]
     root: Path
+    year: int | None = None  # the edition's year, for the tags (a year in the file keeps builds reproducible)
 
     @property
     def routines_dir(self) -> Path:
@@ -342,6 +343,7 @@ def load_collection(root: Path | str | None = None) -> Collection:
     title = doc.text("title", max_len=80)
     assert title is not None  # required
     album = doc.text("album", required=False, max_len=80) or title
+    year = doc.integer("year", lo=1900, hi=2999, required=False)
     introduction = doc.texts("introduction", max_len=400)
     welcome = doc.texts("welcome")
     safety = doc.mapping("safety")
@@ -386,6 +388,7 @@ def load_collection(root: Path | str | None = None) -> Collection:
         closing=closing,
         exercises=tuple(exercises),
         root=root,
+        year=year,
     )
 
 

@@ -1,25 +1,45 @@
-"""Write a track's files into the output folder: MP3 with ID3 tags and chapters, and the manifest.
+"""Write a track's files: ID3 tags with chapters and cover, playlists, JSON, all-or-nothing.
 
 Every file is written to a hidden temporary file in the same folder and renamed into place only
-once it is complete, so a crash, a full disk or Ctrl-C leaves the previous track untouched and no
-partial file behind.
+once it is complete (and with :class:`OutputSet`, only once every file of the build is complete),
+so a crash, a full disk or Ctrl-C leaves the previous track untouched and no partial file behind.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import json
 import logging
 import os
+import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from mutagen.id3 import CHAP, COMM, CTOC, ID3, TALB, TCON, TIT2, TPE1, TRCK, CTOCFlags
+from mutagen.id3 import (
+    APIC,
+    CHAP,
+    COMM,
+    CTOC,
+    ID3,
+    TALB,
+    TCON,
+    TDRC,
+    TIT2,
+    TLEN,
+    TPE1,
+    TPE2,
+    TRCK,
+    CTOCFlags,
+    Frame,
+    PictureType,
+)
 
+from .cover import Cover
 from .errors import OutputError, Where
 from .timeline import Chapter
 
@@ -91,28 +111,58 @@ class Tags:
     title: str
     album: str
     artist: str = "stretchcast"
+    album_artist: str = "stretchcast"
     genre: str = "Fitness"
     track: int | None = None
     tracks: int | None = None
+    year: int | None = None
     comment: str | None = None
+    length_ms: int | None = None
 
 
-def id3_tag(tags: Tags, chapters: tuple[Chapter, ...] = ()) -> ID3:
-    """An ID3v2.4 tag with the basics, and one CHAP per chapter listed, in order, by a CTOC."""
-    id3 = ID3()
-    id3.add(TIT2(encoding=3, text=tags.title))
-    id3.add(TPE1(encoding=3, text=tags.artist))
-    id3.add(TALB(encoding=3, text=tags.album))
-    id3.add(TCON(encoding=3, text=tags.genre))
+def _frame_bytes(frame: Frame) -> bytes:
+    """One frame as ID3v2.4 bytes, via mutagen's public API: a tag holding only it, minus the header."""
+    single = ID3()
+    single.add(frame)
+    buf = io.BytesIO()
+    single.save(buf, v2_version=4, padding=lambda _info: 0)
+    return buf.getvalue()[10:]
+
+
+def _syncsafe(n: int) -> bytes:
+    return bytes(((n >> 21) & 0x7F, (n >> 14) & 0x7F, (n >> 7) & 0x7F, n & 0x7F))
+
+
+def id3_frames(tags: Tags, chapters: Sequence[Chapter] = (), cover: Cover | None = None) -> list[Frame]:
+    """The tag's frames, in the order they are written: text, comment, table of contents, chapters, cover."""
+    frames: list[Frame] = [
+        TIT2(encoding=3, text=tags.title),
+        TPE1(encoding=3, text=tags.artist),
+        TPE2(encoding=3, text=tags.album_artist),
+        TALB(encoding=3, text=tags.album),
+    ]
     if tags.track is not None:
-        id3.add(TRCK(encoding=3, text=f"{tags.track}/{tags.tracks}" if tags.tracks else str(tags.track)))
+        frames.append(
+            TRCK(encoding=3, text=f"{tags.track}/{tags.tracks}" if tags.tracks else str(tags.track))
+        )
+    if tags.year is not None:
+        frames.append(TDRC(encoding=3, text=str(tags.year)))
+    frames.append(TCON(encoding=3, text=tags.genre))
+    if tags.length_ms is not None:
+        frames.append(TLEN(encoding=3, text=str(tags.length_ms)))
     if tags.comment:
-        id3.add(COMM(encoding=3, lang="eng", desc="", text=tags.comment))
-    ids = []
-    for i, ch in enumerate(chapters):
-        element = f"chp{i:03d}"
-        ids.append(element)
-        id3.add(
+        frames.append(COMM(encoding=3, lang="eng", desc="", text=tags.comment))
+    if len(chapters) > 1:
+        ids = [f"chp{i:03d}" for i in range(len(chapters))]
+        frames.append(
+            CTOC(
+                element_id="toc",
+                flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
+                child_element_ids=ids,
+                sub_frames=[TIT2(encoding=3, text="Chapters")],
+            )
+        )
+        frames.extend(
             CHAP(
                 element_id=element,
                 start_time=ch.start_ms,
@@ -121,17 +171,121 @@ def id3_tag(tags: Tags, chapters: tuple[Chapter, ...] = ()) -> ID3:
                 end_offset=0xFFFFFFFF,
                 sub_frames=[TIT2(encoding=3, text=ch.title)],
             )
+            for element, ch in zip(ids, chapters, strict=True)
         )
-    if ids:
-        id3.add(
-            CTOC(
-                element_id="toc",
-                flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
-                child_element_ids=ids,
-                sub_frames=[TIT2(encoding=3, text="Exercises")],
-            )
+    if cover is not None:
+        frames.append(
+            APIC(encoding=3, mime=cover.mime, type=PictureType.COVER_FRONT, desc="", data=cover.data)
         )
-    return id3
+    return frames
+
+
+def id3_bytes(tags: Tags, chapters: Sequence[Chapter] = (), cover: Cover | None = None) -> bytes:
+    """An ID3v2.4 tag with the frames in :func:`id3_frames` order, chapters in time order.
+
+    mutagen sorts frames by size when it saves a tag, which scrambles the chapters for players that
+    read CHAP frames in file order and ignore the CTOC (FFmpeg lists them so). So each frame is
+    serialised by mutagen on its own and the tag is assembled here: a 10-byte header (version 2.4,
+    no flags, syncsafe size) and the frames, in order, with no padding.
+    """
+    body = b"".join(_frame_bytes(f) for f in id3_frames(tags, chapters, cover))
+    return b"ID3\x04\x00\x00" + _syncsafe(len(body)) + body
+
+
+def m3u8(title: str, entries: Sequence[tuple[str, str, float]]) -> str:
+    """An extended M3U playlist: ``entries`` of (relative path, title, seconds), UTF-8, in order."""
+    lines = ["#EXTM3U", f"#PLAYLIST:{title}"]
+    for path, name, seconds in entries:
+        lines.append(f"#EXTINF:{round(seconds)},{name}")
+        lines.append(path)
+    return "\n".join(lines) + "\n"
+
+
+class OutputSet:
+    """Files written together: each staged to a temporary file beside its target, then all renamed.
+
+    Nothing replaces an existing file until every file of the set has been written and flushed,
+    so a failure at any point leaves the previous build's files as they were and removes the
+    temporary files. ``commit`` renames in the order files were added: add the index (the
+    manifest) last, so a reader never finds it pointing at a file that is not there yet.
+    """
+
+    def __init__(self) -> None:
+        self._staged: list[tuple[Path, Path]] = []
+        self._made_dirs: list[Path] = []
+
+    def __enter__(self) -> OutputSet:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is not None:
+            self.discard()
+
+    def add(self, path: Path, data: bytes) -> None:
+        """Stage ``data`` to become ``path``."""
+        try:
+            if not path.parent.is_dir():
+                missing = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._made_dirs.extend(missing)
+            fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+        except OSError as err:
+            raise _explain(err, path.parent) from err
+        tmp = Path(tmp_name)
+        self._staged.append((tmp, path))
+        try:
+            with os.fdopen(fd, "wb") as fp:
+                fp.write(data)
+                fp.flush()
+                os.fsync(fp.fileno())
+            tmp.chmod(0o644)
+        except OSError as err:
+            raise _explain(err, path) from err
+
+    def add_text(self, path: Path, text: str) -> None:
+        """Stage UTF-8 ``text`` to become ``path``."""
+        self.add(path, text.encode("utf-8"))
+
+    def commit(self) -> None:
+        """Move every staged file into place, in the order added."""
+        try:
+            for tmp, path in self._staged:
+                tmp.replace(path)
+        except OSError as err:
+            self.discard()
+            raise _explain(err, path) from err
+        self._staged = []
+        self._made_dirs = []
+
+    def discard(self) -> None:
+        """Remove the staged files (and folders made for them that are left empty)."""
+        for tmp, _path in self._staged:
+            tmp.unlink(missing_ok=True)
+        self._staged = []
+        for folder in self._made_dirs:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        self._made_dirs = []
+
+
+def remove_stale(folder: Path, keep: set[str], pattern: re.Pattern[str]) -> list[Path]:
+    """Delete files in ``folder`` named like ``pattern`` and not in ``keep``: a previous build's leftovers."""
+    removed: list[Path] = []
+    if not folder.is_dir():
+        return removed
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and pattern.fullmatch(path.name) and path.name not in keep:
+            path.unlink()
+            removed.append(path)
+            log.debug("removed stale %s", path)
+    with contextlib.suppress(OSError):
+        folder.rmdir()  # only if empty
+    return removed
+
+
+def json_text(data: dict[str, Any]) -> str:
+    """``data`` as the pretty, stable JSON every manifest uses."""
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:

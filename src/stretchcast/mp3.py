@@ -10,7 +10,9 @@ samples that went in.
 
 from __future__ import annotations
 
+import io
 import logging
+import math
 import struct
 from dataclasses import dataclass
 from typing import IO
@@ -18,11 +20,16 @@ from typing import IO
 import lameenc
 import numpy as np
 import numpy.typing as npt
+import soundfile
 
 from .errors import UsageError
 
 log = logging.getLogger(__name__)
 
+# LAME scales what it encodes by 0.95: decoders (FFmpeg's and mpg123, sines, noise and speech,
+# 22.05 and 44.1 kHz, 56 to 160 kbit/s, lameenc and FFmpeg's libmp3lame alike) give back 0.95
+# times the input, -0.446 dB. Mastering aims that much higher so the decoded track is on target.
+DECODED_GAIN_DB = 20 * math.log10(0.95)
 ENCODER_DELAY = 576  # samples LAME puts before the audio; the LAME header tells decoders to drop them
 DECODER_DELAY = 529  # what an MP3 decoder adds on its own; decoders that honour the header drop this too
 _LAME_VERSION = b"LAME3.100"
@@ -118,6 +125,7 @@ class Mp3Stats:
     audio_bytes: int
     encoder_delay: int
     padding: int
+    sample_rate: int
 
 
 class Mp3Writer:
@@ -192,7 +200,9 @@ class Mp3Writer:
         self._fp.write(self._info_frame(padding))
         self._fp.seek(end)
         log.debug("MP3: %d frames, %d samples, padding %d", self._frames, self._samples, padding)
-        return Mp3Stats(self._frames, self._samples, self._audio_bytes, ENCODER_DELAY, padding)
+        return Mp3Stats(
+            self._frames, self._samples, self._audio_bytes, ENCODER_DELAY, padding, self._format.sample_rate
+        )
 
     def _info_frame(self, padding: int) -> bytes:
         fmt = self._format
@@ -225,3 +235,9 @@ def encode(samples: npt.NDArray[np.int16], sample_rate: int, bitrate: int, fp: I
     writer = Mp3Writer(fp, sample_rate, bitrate)
     writer.write(samples)
     return writer.close()
+
+
+def decode(data: bytes) -> npt.NDArray[np.float32]:
+    """Decode an MP3 stream as a player would (libsndfile's mpg123, gapless header honoured)."""
+    samples, _rate = soundfile.read(io.BytesIO(data), dtype="float32", always_2d=False)
+    return np.asarray(samples, dtype=np.float32)

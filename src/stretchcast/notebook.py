@@ -461,7 +461,12 @@ def _row(*, align: str = "flex-start") -> widgets.Layout:
 
 # -- the files of a track --------------------------------------------------------------------------
 
-_EXTRA_FILES = (("captions", "Captions (WebVTT)"), ("playlist", "Playlist (M3U8)"), ("split", "Track"))
+_EXTRA_FILES = (
+    ("captions", "Captions (WebVTT)"),
+    ("cover", "Cover (PNG)"),
+    ("playlist", "Playlist (M3U8)"),
+    ("split", "Track"),
+)
 
 
 def _names(value: object) -> Iterator[str]:

@@ -6,18 +6,17 @@ The command line and the notebooks both call these; nothing else strings the sta
 from __future__ import annotations
 
 import dataclasses
-import io
 import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__, mp3, render, words
+from . import mp3, render, tracks
 from .content import PACE_FACTOR_RANGE, Guidance, Routine, slugify
 from .cues import CueSet
 from .errors import UsageError
-from .export import Tags, atomic_file, check_writable, id3_tag, write_json
+from .export import check_writable
 from .timeline import Timeline, compile_timeline
 from .voices import Choice, Voice, choose_voice
 
@@ -25,7 +24,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SAMPLE_RATE = 22050
 DEFAULT_BITRATE = 64
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = tracks.MANIFEST_FORMAT
 
 
 @dataclass(frozen=True)
@@ -36,6 +35,8 @@ class BuildOptions:
     sample_rate: int = DEFAULT_SAMPLE_RATE
     bitrate: int = DEFAULT_BITRATE
     name: str | None = None  # output file stem; the routine's slug by default
+    split: bool = False  # also one MP3 per exercise in <out_dir>/<name>/, and an .m3u8 of them
+    year: int | None = None  # the year tag; the collection's year by default (never the clock's)
 
     def __post_init__(self) -> None:
         mp3.check_format(self.sample_rate, self.bitrate)
@@ -45,6 +46,8 @@ class BuildOptions:
                 f"--name {self.name!r} is not a plain file name",
                 fix=f"Use lower-case letters, digits and dashes, like '{example}'.",
             )
+        if self.year is not None and not 1900 <= self.year <= 2999:
+            raise UsageError(f"--year {self.year} is not a year", fix="Use a four-digit year, like 2026.")
 
 
 def with_guidance(
@@ -91,6 +94,10 @@ class BuildResult:
     size_bytes: int
     seconds: float
     extra: dict[str, Any] = field(default_factory=dict)
+    captions: Path | None = None
+    cover: Path | None = None
+    playlist: Path | None = None
+    split: tuple[Path, ...] = ()
 
 
 def build(
@@ -127,72 +134,38 @@ def build(
     timeline = compile_timeline(routine, cues.length_ms)
 
     raw = render.assemble(timeline, cues, options.sample_rate)
-    mastered = render.master(raw, options.sample_rate)
-    pcm = render.to_int16(mastered.samples)
-
-    collection = routine.collection
-    tags = Tags(title=routine.title, album=collection.album, comment=_summary(routine, timeline))
-    tag_bytes = io.BytesIO()
-    id3_tag(tags, timeline.chapters).save(tag_bytes, v2_version=4, padding=lambda _info: 0)
-
-    mp3_path = out_dir / f"{slug}.mp3"
-    with atomic_file(mp3_path) as fp:
-        fp.write(tag_bytes.getvalue())
-        writer = mp3.Mp3Writer(fp, options.sample_rate, options.bitrate)
-        writer.write(pcm)
-        stats = writer.close()
-    size = mp3_path.stat().st_size
-
     described = choice.voice.describe()
-    manifest: dict[str, Any] = {
-        "format": MANIFEST_FORMAT,
-        "generator": f"stretchcast {__version__}",
-        "title": routine.title,
-        "slug": slug,
-        "collection": collection.id,
-        "voice": {"engine": choice.voice.name, "description": described, "reason": choice.reason},
-        "duration_ms": timeline.duration_ms,
-        "audio": {
-            "file": mp3_path.name,
-            "sample_rate": options.sample_rate,
-            "bitrate_kbps": options.bitrate,
-            "samples": stats.samples,
-            "bytes": size,
-            "loudness_lufs": round(mastered.loudness_lufs, 2),
-            "true_peak_dbtp": round(mastered.true_peak_dbtp, 2),
-        },
-        "routine": routine_dict(routine),
-        "chapters": [dataclasses.asdict(c) for c in timeline.chapters],
-        "spans": [dataclasses.asdict(s) for s in timeline.spans],
-        "events": [dataclasses.asdict(e) for e in timeline.events],
-    }
-    manifest_path = out_dir / f"{slug}.json"
-    write_json(manifest_path, manifest)
+    written = tracks.write(
+        routine,
+        timeline,
+        raw,
+        out_dir=out_dir,
+        slug=slug,
+        sample_rate=options.sample_rate,
+        bitrate=options.bitrate,
+        split=options.split,
+        year=options.year,
+        voice={"engine": choice.voice.name, "description": described, "reason": choice.reason},
+    )
+    measured = written.rendered.whole.measured
     return BuildResult(
-        mp3=mp3_path,
-        manifest=manifest_path,
+        mp3=written.mp3,
+        manifest=written.manifest,
         timeline=timeline,
         voice=described,
         voice_reason=choice.reason,
         cues_synthesized=cues.synthesized,
-        loudness_lufs=mastered.loudness_lufs,
-        true_peak_dbtp=mastered.true_peak_dbtp,
-        size_bytes=size,
+        loudness_lufs=measured.loudness_lufs,
+        true_peak_dbtp=measured.true_peak_dbtp,
+        size_bytes=written.size_bytes,
         seconds=time.perf_counter() - began,
+        captions=written.captions,
+        cover=written.cover,
+        playlist=written.playlist,
+        split=written.split,
     )
 
 
 def routine_dict(routine: Routine) -> dict[str, Any]:
     """The routine's settings as plain data (what was built, for the manifest)."""
-    return {
-        "title": routine.title,
-        "rounds": routine.rounds,
-        "guidance": dataclasses.asdict(routine.guidance),
-        "exercises": [{"id": item.exercise.id, **dataclasses.asdict(item.dose)} for item in routine.items],
-    }
-
-
-def _summary(routine: Routine, timeline: Timeline) -> str:
-    parts = [f"{item.exercise.name} x{item.dose.reps}" for item in routine.items]
-    rounds = f", {routine.rounds} rounds" if routine.rounds > 1 else ""
-    return f"{words.clock(timeline.duration_ms)}: {'; '.join(parts)}{rounds}."
+    return tracks.routine_dict(routine)

@@ -247,12 +247,9 @@ def _compile(ctx: _Context, speech_ms: SpeechMs) -> Timeline:
             ex = item.exercise
             title = ex.name if routine.rounds == 1 else f"{ex.name} (round {round_no})"
             chapters.append((title, w.t, ex.id))
+            round_text = None
             if index == 1 and routine.rounds > 1:
-                w.say(
-                    f"Round {words.number(round_no)} of {words.number(routine.rounds)}.",
-                    "round",
-                    ex.id,
-                )
+                round_text = f"Round {words.number(round_no)} of {words.number(routine.rounds)}."
             _exercise(
                 w,
                 ex,
@@ -260,6 +257,7 @@ def _compile(ctx: _Context, speech_ms: SpeechMs) -> Timeline:
                 index,
                 len(items),
                 first_time=round_no == 1,
+                round_text=round_text,
                 chimes=guidance.chimes,
                 countdown=guidance.countdown,
                 pace=guidance.pace,
@@ -298,13 +296,16 @@ def _exercise(
     count: int,
     *,
     first_time: bool,
+    round_text: str | None,
     chimes: bool,
     countdown: bool,
     pace: float,
 ) -> None:
     eid = ex.id
     if chimes:
-        w.tone("start", eid)
+        w.tone("start", eid)  # the chime comes first: it is what tells someone lying still to listen
+    if round_text:
+        w.say(round_text, "round", eid)
     w.say(f"Exercise {words.number(index)} of {words.number(count)}: {ex.name}.", "announce", eid)
     if first_time:
         for line in ex.setup:

@@ -1,0 +1,272 @@
+"""Every file a build writes for one routine, from its assembled audio, all at once or not at all.
+
+For a routine written as ``<slug>``: the MP3 (tags, chapters in time order, cover), the WebVTT
+captions, the cover as a PNG, with ``split`` one MP3 per exercise and an M3U8 playlist of them,
+and last the JSON manifest that names them all. Split tracks are cut from the same mastered audio
+at the chapter boundaries (silence), so they share its level and play back to back without a gap;
+the welcome opens the first and the finish closes the last.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from . import __version__, captions, render, words
+from .content import Routine
+from .cover import Cover, Segment, render_cover
+from .export import OutputSet, Tags, id3_bytes, json_text, m3u8, remove_stale
+from .timeline import Chapter, Timeline
+from .voices.base import Samples
+
+log = logging.getLogger(__name__)
+
+MANIFEST_FORMAT = 1
+_SPLIT_NAME = re.compile(r"\d{2,3}-[a-z0-9]+(?:-[a-z0-9]+)*\.mp3")
+
+
+@dataclass(frozen=True)
+class Section:
+    """A part of the track written as its own file: one exercise (with the welcome or finish if at an end)."""
+
+    title: str
+    start_ms: int
+    end_ms: int
+    exercise: str | None
+    chapters: tuple[Chapter, ...]  # the track's chapters within it, in the section's own time
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a build wrote, and what the decoded audio measured."""
+
+    mp3: Path
+    manifest: Path
+    captions: Path
+    cover: Path
+    playlist: Path | None
+    split: tuple[Path, ...]
+    rendered: render.Rendered
+    size_bytes: int
+
+
+def sections(timeline: Timeline) -> list[Section]:
+    """One section per exercise chapter; the welcome joins the first and the finish the last."""
+    exercise_chapters = [c for c in timeline.chapters if c.exercise is not None]
+    if not exercise_chapters:
+        return []
+    out = []
+    for i, ch in enumerate(exercise_chapters):
+        start = 0 if i == 0 else ch.start_ms
+        end = timeline.duration_ms if i == len(exercise_chapters) - 1 else exercise_chapters[i + 1].start_ms
+        inside = tuple(
+            Chapter(c.title, c.start_ms - start, c.end_ms - start, c.exercise)
+            for c in timeline.chapters
+            if start <= c.start_ms < end
+        )
+        out.append(Section(ch.title, start, end, ch.exercise, inside))
+    return out
+
+
+def track_number(routine: Routine) -> tuple[int, int | None]:
+    """The whole routine's place in the collection's album: presets in order (of N), others after them."""
+    presets = routine.collection.presets()
+    path = routine.path.resolve() if routine.path else None
+    for i, name in enumerate(presets, start=1):
+        if path == (routine.collection.routines_dir / f"{name}.yaml").resolve():
+            return i, len(presets)
+    return len(presets) + 1, None
+
+
+def summary(routine: Routine, duration_ms: int) -> str:
+    """The routine in one paragraph, for the comment tag: length, then each exercise and its dose."""
+    parts = []
+    for item in routine.items:
+        ex, dose = item.exercise, item.dose
+        text = f"{ex.name}: {dose.reps} {ex.reps_unit}"
+        if dose.hold:
+            text += f", {dose.hold} s holds"
+        if dose.sets > 1:
+            text += f", {dose.sets} sets"
+        parts.append(text)
+    rounds = f" Done {words.number(routine.rounds)} times through." if routine.rounds > 1 else ""
+    return f"Guided routine, {words.clock(duration_ms)}. {'. '.join(parts)}.{rounds} Made with stretchcast."
+
+
+def _cover(routine: Routine, timeline: Timeline) -> Cover:
+    index = {item.exercise.id: i for i, item in enumerate(routine.items)}
+    segments = [
+        Segment(c.start_ms, c.end_ms, index.get(c.exercise) if c.exercise else None)
+        for c in timeline.chapters
+    ]
+    return render_cover(
+        routine.title, routine.collection.album, timeline.duration_ms, segments, len(routine.items)
+    )
+
+
+def write(
+    routine: Routine,
+    timeline: Timeline,
+    raw: Samples,
+    *,
+    out_dir: Path,
+    slug: str,
+    sample_rate: int,
+    bitrate: int,
+    split: bool = False,
+    year: int | None = None,
+    voice: Mapping[str, str],
+) -> Written:
+    """Master, encode, verify and write every file of the build into ``out_dir``; returns what was written.
+
+    ``raw`` is the assembled track (``render.assemble``); ``voice`` is what the manifest says about
+    the voice. Nothing in ``out_dir`` changes unless every file is ready; then files a previous
+    build left that this one does not make (old split tracks, a playlist) are removed.
+    """
+    parts = sections(timeline) if split else []
+    cuts = [
+        (render.ms_to_samples(p.start_ms, sample_rate), render.ms_to_samples(p.end_ms, sample_rate))
+        for p in parts
+    ]
+    rendered = render.encode_verified(raw, sample_rate, bitrate, sections=cuts)
+    cover = _cover(routine, timeline)
+    year = year if year is not None else routine.collection.year
+    track, tracks = track_number(routine)
+    comment = summary(routine, timeline.duration_ms)
+
+    mp3_path = out_dir / f"{slug}.mp3"
+    vtt_path = out_dir / f"{slug}.vtt"
+    png_path = out_dir / f"{slug}.png"
+    playlist_path = out_dir / f"{slug}.m3u8"
+    split_dir = out_dir / slug
+    manifest_path = out_dir / f"{slug}.json"
+
+    whole_tags = Tags(
+        title=routine.title,
+        album=routine.collection.album,
+        track=track,
+        tracks=tracks,
+        year=year,
+        comment=comment,
+        length_ms=timeline.duration_ms,
+    )
+    whole_bytes = id3_bytes(whole_tags, timeline.chapters, cover) + rendered.whole.data
+
+    split_entries: list[dict[str, Any]] = []
+    split_paths: list[Path] = []
+    width = max(2, len(str(len(parts))))
+    with OutputSet() as files:
+        for n, (part, encoded) in enumerate(zip(parts, rendered.sections, strict=True), start=1):
+            name = f"{n:0{width}d}-{part.exercise}.mp3"
+            length_ms = round(encoded.duration_ms)
+            tags = Tags(
+                title=part.title,
+                album=routine.title,
+                track=n,
+                tracks=len(parts),
+                year=year,
+                comment=f"Part {n} of {len(parts)} of {routine.title}. {comment}",
+                length_ms=length_ms,
+            )
+            path = split_dir / name
+            files.add(path, id3_bytes(tags, part.chapters, cover) + encoded.data)
+            split_paths.append(path)
+            split_entries.append(
+                {
+                    "file": f"{slug}/{name}",
+                    "title": part.title,
+                    "track": n,
+                    "exercise": part.exercise,
+                    "start_ms": part.start_ms,
+                    "duration_ms": length_ms,
+                    "loudness_lufs": round(encoded.measured.loudness_lufs, 2),
+                    "true_peak_dbtp": round(encoded.measured.true_peak_dbtp, 2),
+                }
+            )
+        files.add(mp3_path, whole_bytes)
+        files.add_text(vtt_path, captions.webvtt(timeline))
+        files.add(png_path, cover.data)
+        if split:
+            files.add_text(
+                playlist_path,
+                m3u8(
+                    routine.title,
+                    [(e["file"], e["title"], e["duration_ms"] / 1000) for e in split_entries],
+                ),
+            )
+        whole = rendered.whole
+        manifest: dict[str, Any] = {
+            "format": MANIFEST_FORMAT,
+            "generator": f"stretchcast {__version__}",
+            "title": routine.title,
+            "slug": slug,
+            "collection": routine.collection.id,
+            "voice": dict(voice),
+            "duration_ms": timeline.duration_ms,
+            "audio": {
+                "file": mp3_path.name,
+                "sample_rate": sample_rate,
+                "bitrate_kbps": bitrate,
+                "samples": whole.stats.samples,
+                "bytes": len(whole_bytes),
+                "loudness_lufs": round(whole.measured.loudness_lufs, 2),
+                "true_peak_dbtp": round(whole.measured.true_peak_dbtp, 2),
+                "measured": "decoded",
+            },
+            "tags": {
+                "title": whole_tags.title,
+                "artist": whole_tags.artist,
+                "album": whole_tags.album,
+                "track": whole_tags.track,
+                "tracks": whole_tags.tracks,
+                "year": whole_tags.year,
+                "genre": whole_tags.genre,
+                "comment": whole_tags.comment,
+            },
+            "cover": {
+                "embedded": True,
+                "file": png_path.name,
+                "mime": cover.mime,
+                "width": cover.width,
+                "height": cover.height,
+                "bytes": len(cover.data),
+            },
+            "captions": vtt_path.name,
+            "playlist": playlist_path.name if split else None,
+            "split": split_entries,
+            "routine": routine_dict(routine),
+            "chapters": [asdict(c) for c in timeline.chapters],
+            "spans": [asdict(s) for s in timeline.spans],
+            "events": [asdict(e) for e in timeline.events],
+        }
+        files.add_text(manifest_path, json_text(manifest))
+        files.commit()
+
+    # a previous build's split tracks (and playlist) that this build did not make
+    remove_stale(split_dir, {p.name for p in split_paths}, _SPLIT_NAME)
+    if not split:
+        playlist_path.unlink(missing_ok=True)
+    return Written(
+        mp3=mp3_path,
+        manifest=manifest_path,
+        captions=vtt_path,
+        cover=png_path,
+        playlist=playlist_path if split else None,
+        split=tuple(split_paths),
+        rendered=rendered,
+        size_bytes=len(whole_bytes),
+    )
+
+
+def routine_dict(routine: Routine) -> dict[str, Any]:
+    """The routine's settings as plain data (what was built, for the manifest)."""
+    return {
+        "title": routine.title,
+        "rounds": routine.rounds,
+        "guidance": asdict(routine.guidance),
+        "exercises": [{"id": item.exercise.id, **asdict(item.dose)} for item in routine.items],
+    }
