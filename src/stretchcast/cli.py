@@ -20,7 +20,8 @@ from .content import PACE_FACTOR_RANGE, Collection, Routine, load_collection, lo
 from .errors import StretchcastError
 from .pipeline import DEFAULT_BITRATE, DEFAULT_SAMPLE_RATE, BuildOptions, build, plan, with_guidance
 from .timeline import Timeline
-from .voices import ENGINES
+from .voices import choose_voice
+from .voices import commands as voice_commands
 
 log = logging.getLogger("stretchcast")
 
@@ -97,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="output folder (default: audio)",
     )
-    p_build.add_argument("--voice", metavar="NAME", help=f"auto (default), {', '.join(ENGINES)}")
+    p_build.add_argument("--voice", metavar="NAME", help=voice_commands.voice_help())
     p_build.add_argument(
         "--offline", action="store_true", help="never use the network: auto picks an offline voice"
     )
@@ -119,6 +120,8 @@ def _parser() -> argparse.ArgumentParser:
         help="MP3 bitrate, constant (default: 64)",
     )
     p_build.add_argument("-q", "--quiet", action="store_true", help="print only the MP3's path")
+    voice_commands.add_voice_options(p_build)
+    voice_commands.add_commands(sub)
     return parser
 
 
@@ -176,6 +179,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.WARNING, format="%(name)s: %(message)s"
     )
+    if args.command in voice_commands.COMMANDS:
+        return voice_commands.run_command(args)
     collection = load_collection(args.content)
     if args.command == "list":
         _list(collection)
@@ -192,21 +197,30 @@ def run(argv: Sequence[str] | None = None) -> int:
     options = BuildOptions(
         out_dir=args.out, sample_rate=args.sample_rate, bitrate=args.bitrate, name=args.name
     )
+    choice = choose_voice(
+        args.voice or routine.voice or "auto",
+        offline=args.offline,
+        settings=voice_commands.settings_from(args),
+    )
+    if not args.quiet:
+        print(f"Voice: {choice.voice.describe()} ({choice.reason})", flush=True)
     result = build(
         routine,
-        voice=args.voice,
-        offline=args.offline,
+        voice=choice,
         options=options,
         progress=not args.quiet and sys.stderr.isatty(),
+        cache=voice_commands.cache_from(args),
     )
     if args.quiet:
         print(result.mp3)
         return 0
-    print(f"Voice: {result.voice} ({result.voice_reason})")
+    if result.voice_reason != choice.reason:
+        print(f"Voice changed: {result.voice} ({result.voice_reason})")
     print(
         f"Built {routine.title}: {words.clock(result.timeline.duration_ms)}, "
         f"{result.size_bytes / 1e6:.1f} MB, {result.loudness_lufs:.1f} LUFS, "
-        f"{result.cues_synthesized} cues spoken, in {result.seconds:.1f} s"
+        f"{result.cues_synthesized + result.cues_cached} cues ({result.cues_synthesized} new, "
+        f"{result.cues_cached} from the cache), in {result.seconds:.1f} s"
     )
     print(f"Manifest: {result.manifest}")
     print(f"MP3: {result.mp3.resolve()}")
