@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import shutil
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +16,7 @@ import pytest
 from stretchcast.cli import main
 from stretchcast.content import Collection, Routine
 from stretchcast.cues import CueSet
-from stretchcast.pipeline import BuildOptions, build
+from stretchcast.pipeline import BuildOptions, BuildResult, build
 from stretchcast.testing import FakeVoice
 from stretchcast.voices.base import Speech
 from stretchcast.voices.cache import CACHE_ENV, CueCache, cue_key, default_cache_dir
@@ -118,41 +120,67 @@ class TestEntries:
         assert not rest.exists()
 
 
+@dataclass(frozen=True)
+class Built:
+    """The standard routine built once with the fake voice into a cache kept for copying."""
+
+    cache_dir: Path
+    calls: frozenset[str]
+    result: BuildResult
+
+
+@pytest.fixture(scope="module")
+def standard_once(tmp_path_factory: pytest.TempPathFactory, preset: Callable[[str], Routine]) -> Built:
+    """One cold build of standard: what it spoke, and the cache it filled."""
+    root = tmp_path_factory.mktemp("standard-once")
+    voice = FakeVoice()
+    result = build(
+        preset("standard"),
+        voice=voice,
+        options=BuildOptions(out_dir=root / "out"),
+        cache=CueCache(root / "c"),
+    )
+    return Built(root / "c", frozenset(voice.calls), result)
+
+
+def copied(built: Built, tmp_path: Path) -> CueCache:
+    """A private copy of the built cache, so that tests do not see each other's entries."""
+    shutil.copytree(built.cache_dir, tmp_path / "cache")
+    return CueCache(tmp_path / "cache")
+
+
 class TestRebuilds:
     """A cue is spoken once, ever: rebuilds use the cache, and only new cues reach the engine."""
 
-    def test_second_build_speaks_nothing(self, tmp_path: Path, preset: Callable[[str], Routine]) -> None:
+    def test_second_build_speaks_nothing(
+        self, tmp_path: Path, preset: Callable[[str], Routine], standard_once: Built
+    ) -> None:
         """Building the same routine again makes no engine call and writes the same bytes."""
-        cache = CueCache(tmp_path / "cache")
-        first_voice, second_voice = FakeVoice(), FakeVoice()
-        first = build(
-            preset("standard"), voice=first_voice, options=BuildOptions(out_dir=tmp_path / "a"), cache=cache
-        )
-        second = build(
-            preset("standard"), voice=second_voice, options=BuildOptions(out_dir=tmp_path / "b"), cache=cache
-        )
-        assert first.cues_synthesized == len(first_voice.calls) > 50 and first.cues_cached == 0
-        assert second_voice.calls.total() == 0
+        first = standard_once.result
+        assert first.cues_synthesized == len(standard_once.calls) > 50 and first.cues_cached == 0
+        voice = FakeVoice()
+        cache = copied(standard_once, tmp_path)
+        second = build(preset("standard"), voice=voice, options=BuildOptions(out_dir=tmp_path), cache=cache)
+        assert voice.calls.total() == 0
         assert second.cues_synthesized == 0 and second.cues_cached == first.cues_synthesized
         assert first.mp3.read_bytes() == second.mp3.read_bytes()
 
-    def test_changed_reps_speak_only_new_cues(self, tmp_path: Path, preset: Callable[[str], Routine]) -> None:
+    def test_changed_reps_speak_only_new_cues(
+        self, tmp_path: Path, preset: Callable[[str], Routine], standard_once: Built
+    ) -> None:
         """After knee-sways.reps goes from 6 to 8, the engine speaks only cues never spoken, once each."""
-        cache = CueCache(tmp_path / "cache")
         standard = preset("standard")
         assert [i.dose.reps for i in standard.items if i.exercise.id == "knee-sways"] == [6]
-        first = FakeVoice()
-        build(standard, voice=first, options=BuildOptions(out_dir=tmp_path / "a"), cache=cache)
-
+        cache = copied(standard_once, tmp_path)
         voice = FakeVoice()
         more = standard.with_overrides(["knee-sways.reps=8"])
         result = build(more, voice=voice, options=BuildOptions(out_dir=tmp_path / "b"), cache=cache)
-        assert set(voice.calls).isdisjoint(first.calls)
+        assert set(voice.calls).isdisjoint(standard_once.calls)
         assert set(voice.calls.values()) == {1}
-        assert set(result.timeline.texts()) - set(first.calls) <= set(voice.calls)
+        assert set(result.timeline.texts()) - standard_once.calls <= set(voice.calls)
         assert {"Knees to the left, seven.", "Knees to the right, eight."} <= set(voice.calls)
         assert result.cues_synthesized == len(voice.calls) < 10
-        assert len(entries(cache)) == len(first.calls) + len(voice.calls)
+        assert len(entries(cache)) == len(standard_once.calls) + len(voice.calls)
 
     def test_cli_reports_new_and_cached(
         self, tmp_path: Path, collection: Collection, capsys: pytest.CaptureFixture[str]

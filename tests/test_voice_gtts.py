@@ -149,6 +149,17 @@ class TestRetries:
         assert len(google.texts) == 3
         assert "--voice piper" in str(err.value)
 
+    def test_giving_up_stops_the_other_cues(self) -> None:
+        """Once one cue has used up its retries, the next cue fails at once without asking again."""
+        with FakeGoogle(then="503") as google:
+            gtts, _ = voice(google, retries=1)
+            with pytest.raises(VoiceError, match="HTTP 503"):
+                gtts.synthesize("Rest.")
+            asked = len(google.texts)
+            with pytest.raises(VoiceError, match=r"HTTP 503 .* after 2 tries \(on 'Rest.'\)"):
+                gtts.synthesize("Halfway.")
+        assert asked == 2 and len(google.texts) == asked
+
     def test_timeout_is_retried(self) -> None:
         """An answer slower than the timeout is abandoned and asked for again."""
         with FakeGoogle(["slow", "ok"], slow_s=1.0) as google:

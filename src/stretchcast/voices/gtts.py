@@ -168,6 +168,9 @@ class GttsVoice:
         self._next_slot = 0.0
         #: Seconds the last successful probe took.
         self.answered_in: float | None = None
+        # Set when a cue has used up its retries: the other threads then stop retrying at once
+        # instead of each waiting out its own backoff before the build can fail over.
+        self._gave_up: VoiceError | None = None
 
     def identity(self) -> Mapping[str, str | int | float | bool]:
         """Engine, gTTS version, language, accent, speed, and who answers (Google, or a test server)."""
@@ -244,14 +247,17 @@ class GttsVoice:
     def _fetch(self, session: requests.Session, body: str, text: str) -> bytes:
         """One piece's MP3, trying again with backoff while the answer is worth retrying."""
         for attempt in range(self.retries + 1):
+            if self._gave_up is not None:
+                raise VoiceError(self._gave_up.problem, fix=self._gave_up.fix) from self._gave_up
             try:
                 return self._request(session, body, self.timeout)
             except _RetryableError as err:
                 if attempt == self.retries:
-                    raise VoiceError(
+                    self._gave_up = VoiceError(
                         f"gTTS failed: {err.cause} after {attempt + 1} tries (on {text!r})",
                         fix="Try again later, or use --voice piper (offline).",
-                    ) from err
+                    )
+                    raise self._gave_up from err
                 delay = self.backoff * 2**attempt
                 delay += self._random.uniform(0, delay / 4)  # jitter: parallel retries do not collide
                 if err.retry_after is not None:
