@@ -279,6 +279,7 @@ class TestInABuild:
         assert result.voice_reason.startswith("gtts failed during the build (gTTS failed: HTTP 500")
         assert result.voice_reason.endswith("using piper")
         assert "Piper" in result.voice
+        assert partial_files(tmp_path / "out", piper_cache.root) == []
         decoded = decode(result.mp3)
         assert abs(decoded.duration_ms - result.timeline.duration_ms) < 50
 
