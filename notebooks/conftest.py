@@ -44,6 +44,7 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ[VOICE_ENV] = "fake"
     os.environ[AUDIO_DIR_ENV] = str(root / "audio")
     os.environ[ROUTINES_DIR_ENV] = str(routines)
+    os.environ["STRETCHCAST_CACHE"] = str(root / "cue-cache")  # never the user's own cache
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

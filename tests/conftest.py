@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import socket
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,9 +13,23 @@ import soundfile as sf
 
 from stretchcast.content import Collection, Routine, load_collection, load_routine
 from stretchcast.testing import FakeVoice
+from stretchcast.voices.cache import CACHE_ENV, CueCache
+from stretchcast.voices.gtts import URL_ENV
 
 REPO = Path(__file__).resolve().parents[1]
 CONTENT = REPO / "content" / "si-joint"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _hermetic_voices(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No test touches the user's cue cache or Google: a cache of their own, gTTS sent to a closed port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(CACHE_ENV, str(tmp_path_factory.mktemp("cue-cache")))
+        mp.setenv(URL_ENV, f"http://127.0.0.1:{closed_port}")
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -27,6 +42,18 @@ def collection() -> Collection:
 def preset(collection: Collection) -> Callable[[str], Routine]:
     """Load a preset routine by name."""
     return lambda name: load_routine(collection, name)
+
+
+@pytest.fixture(scope="session")
+def piper_cache(tmp_path_factory: pytest.TempPathFactory) -> CueCache:
+    """One cue cache for every test that speaks with Piper, so each cue is spoken once per session."""
+    return CueCache(tmp_path_factory.mktemp("piper-cues"))
+
+
+def cobra_only(tmp_path: Path, collection: Collection) -> Routine:
+    """A one-exercise routine: a real track with few cues, for tests of real engines."""
+    path = write(tmp_path, "cobra.yaml", "title: Cobra only\nexercises:\n  - id: tall-cobra\n")
+    return load_routine(collection, path)
 
 
 @pytest.fixture

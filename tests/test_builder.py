@@ -27,6 +27,7 @@ from stretchcast.content import Collection, Routine, load_collection, load_routi
 from stretchcast.errors import ContentError, OutputError, UsageError, VoiceError
 from stretchcast.pipeline import plan
 from stretchcast.voices import Choice, choose_voice
+from stretchcast.voices.cache import CACHE_ENV
 
 from .conftest import CONTENT
 
@@ -272,8 +273,12 @@ class TestSave:
 class TestRender:
     """Render builds the routine as planned, reporting progress, with the voice it chose."""
 
-    def test_manifest_matches_plan(self, collection: Collection, tmp_path: Path) -> None:
+    def test_manifest_matches_plan(
+        self, collection: Collection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         """The manifest has the plan's chapters, holds, rests and cues, and progress reaches the end."""
+        # an empty cue cache, so that every cue is spoken and reported (cached cues report nothing)
+        monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cue-cache"))
         model = RoutineModel(collection, voice="fake", preset="gentle")
         for ex_id in ("knee-to-chest", "knee-sways", "knee-stirs"):
             model.exercises[ex_id].include = False

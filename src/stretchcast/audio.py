@@ -15,7 +15,16 @@ from scipy import ndimage, signal
 
 from .voices.base import Samples, Speech
 
-CUE_LEVEL_DB = -20.0  # active speech level of every cue (dBFS RMS over voiced frames)
+# Loudness of every cue (BS.1770, gated, like the track's). Measured on the same 40 cues, levelling
+# by plain active RMS left Piper 1.3 LU quieter than espeak-ng; K-weighted loudness makes engines
+# and cues sound alike, and mastering then lifts the whole track to -16 LUFS.
+CUE_LOUDNESS_LUFS = -20.0
+# Peaks of a cue may rise this far above its loudness. Mastering lifts the track by about 4 dB to
+# -16 LUFS under a -1.5 dBTP ceiling, so 14 dB leaves the master limiter next to nothing to do
+# whichever engine spoke. Piper's raw peaks sit ~21 dB above its loudness: limited across the
+# whole track that took four slow passes and still missed the target by 0.2 LU; limited here, on
+# each short cue, it is cheap and the same for every engine.
+CUE_PEAK_ABOVE_LOUDNESS_DB = 13.0
 _FRAME_MS = 10
 
 
@@ -89,18 +98,31 @@ def speech_level_db(x: Samples, sample_rate: int) -> float:
     return float(10 * np.log10(np.mean(10 ** (active / 10))))
 
 
-def set_speech_level(x: Samples, sample_rate: int, target_db: float = CUE_LEVEL_DB) -> Samples:
-    """``x`` scaled so its active speech level is ``target_db``."""
-    level = speech_level_db(x, sample_rate)
+def set_speech_level(x: Samples, sample_rate: int, target_lufs: float = CUE_LOUDNESS_LUFS) -> Samples:
+    """``x`` scaled so its loudness is ``target_lufs`` (by active level if it is below the loudness gate)."""
+    level = loudness(x, sample_rate)
+    if not math.isfinite(level):
+        level = speech_level_db(x, sample_rate)
     if not math.isfinite(level):
         return x
-    return (x * db_to_gain(target_db - level)).astype(np.float32)
+    return (x * db_to_gain(target_lufs - level)).astype(np.float32)
 
 
 def prepare_cue(speech: Speech, sample_rate: int) -> Samples:
-    """A synthesized cue made ready for the track: at the track's rate, trimmed, at the common level."""
+    """A synthesized cue made ready for the track: at the track's rate, trimmed, at the common loudness."""
     x = resample(np.asarray(speech.samples, dtype=np.float32), speech.sample_rate, sample_rate)
-    return set_speech_level(trim(x, sample_rate), sample_rate)
+    x = set_speech_level(trim(x, sample_rate), sample_rate)
+    ceiling = target = CUE_LOUDNESS_LUFS + CUE_PEAK_ABOVE_LOUDNESS_DB
+    for attempt in range(4):
+        over = true_peak_db(x) - ceiling
+        if over <= 0.25:
+            break
+        if attempt:
+            # Limiting takes some loudness away with the peaks; giving it back raises them again,
+            # so each further pass aims lower by what the last one overshot.
+            target -= over
+        x = set_speech_level(limit(x, sample_rate, target), sample_rate)
+    return x
 
 
 @lru_cache(maxsize=8)

@@ -28,7 +28,8 @@ from .content import (
 from .errors import StretchcastError
 from .pipeline import DEFAULT_BITRATE, DEFAULT_SAMPLE_RATE, BuildOptions, build, plan, with_guidance
 from .timeline import Timeline
-from .voices import ENGINES
+from .voices import choose_voice
+from .voices import commands as voice_commands
 
 log = logging.getLogger("stretchcast")
 
@@ -117,7 +118,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="output folder (default: audio)",
     )
-    p_build.add_argument("--voice", metavar="NAME", help=f"auto (default), {', '.join(ENGINES)}")
+    p_build.add_argument("--voice", metavar="NAME", help=voice_commands.voice_help())
     p_build.add_argument(
         "--offline", action="store_true", help="never use the network: auto picks an offline voice"
     )
@@ -151,6 +152,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     p_build.add_argument("-q", "--quiet", action="store_true", help="print only the MP3's path")
     _serve_parser(sub)
+    voice_commands.add_voice_options(p_build)
+    voice_commands.add_commands(sub)
     return parser
 
 
@@ -247,33 +250,25 @@ def _plan_json(timeline: Timeline, routine: Routine) -> dict[str, Any]:
     return {"estimated": True, "routine": routine_dict(routine), **timeline.to_dict()}
 
 
-def run(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code (exceptions propagate)."""
-    args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.debug else logging.WARNING, format="%(name)s: %(message)s"
-    )
-    if args.command == "serve":  # needs no content folder, only built files
-        return _serve(args)
-    collection = load_collection(args.content)
-    if args.command == "list":
-        _list(collection)
-        return 0
-    routine = _routine(args, collection)
-    if args.command == "new":
-        if args.title is not None:
-            routine = dataclasses.replace(routine, title=args.title.strip() or routine.title)
-        path = save_routine(routine, args.file, overwrite=args.force)
-        print(f"Wrote {path}. Edit it, then: stretchcast build {path}")
-        return 0
-    if args.command == "plan":
-        timeline = plan(routine)
-        if args.json:
-            json.dump(_plan_json(timeline, routine), sys.stdout, indent=2)
-            print()
-        else:
-            _print_plan(timeline, routine, args.events)
-        return 0
+def _new(args: argparse.Namespace, routine: Routine) -> int:
+    if args.title is not None:
+        routine = dataclasses.replace(routine, title=args.title.strip() or routine.title)
+    path = save_routine(routine, args.file, overwrite=args.force)
+    print(f"Wrote {path}. Edit it, then: stretchcast build {path}")
+    return 0
+
+
+def _plan(args: argparse.Namespace, routine: Routine) -> int:
+    timeline = plan(routine)
+    if args.json:
+        json.dump(_plan_json(timeline, routine), sys.stdout, indent=2)
+        print()
+    else:
+        _print_plan(timeline, routine, args.events)
+    return 0
+
+
+def _build(args: argparse.Namespace, routine: Routine) -> int:
     options = BuildOptions(
         out_dir=args.out,
         sample_rate=args.sample_rate,
@@ -282,28 +277,57 @@ def run(argv: Sequence[str] | None = None) -> int:
         split=args.split,
         year=args.year,
     )
+    choice = choose_voice(
+        args.voice or routine.voice or "auto",
+        offline=args.offline,
+        settings=voice_commands.settings_from(args),
+    )
+    if not args.quiet:
+        print(f"Voice: {choice.voice.describe()} ({choice.reason})", flush=True)
     result = build(
         routine,
-        voice=args.voice,
-        offline=args.offline,
+        voice=choice,
         options=options,
         progress=not args.quiet and sys.stderr.isatty(),
+        cache=voice_commands.cache_from(args),
     )
     if args.quiet:
         print(result.mp3)
         return 0
-    print(f"Voice: {result.voice} ({result.voice_reason})")
+    if result.voice_reason != choice.reason:
+        print(f"Voice changed: {result.voice} ({result.voice_reason})")
     print(
         f"Built {routine.title}: {words.clock(result.timeline.duration_ms)}, "
         f"{result.size_bytes / 1e6:.1f} MB, {result.loudness_lufs:.1f} LUFS, "
         f"peak {result.true_peak_dbtp:.1f} dBTP, "
-        f"{result.cues_synthesized} cues spoken, in {result.seconds:.1f} s"
+        f"{result.cues_synthesized + result.cues_cached} cues ({result.cues_synthesized} new, "
+        f"{result.cues_cached} from the cache), in {result.seconds:.1f} s"
     )
     print(f"Manifest: {result.manifest}")
     if result.playlist:
         print(f"Playlist: {result.playlist} ({len(result.split)} tracks)")
     print(f"MP3: {result.mp3.resolve()}")
     return 0
+
+
+_ROUTINE_COMMANDS = {"new": _new, "plan": _plan, "build": _build}
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (exceptions propagate)."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING, format="%(name)s: %(message)s"
+    )
+    if args.command == "serve":  # needs no content folder, only built files
+        return _serve(args)
+    if args.command in voice_commands.COMMANDS:
+        return voice_commands.run_command(args)
+    collection = load_collection(args.content)
+    if args.command == "list":
+        _list(collection)
+        return 0
+    return _ROUTINE_COMMANDS[args.command](args, _routine(args, collection))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

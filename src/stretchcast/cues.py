@@ -1,28 +1,45 @@
-"""The prepared audio of every cue a build needs; each distinct text is synthesized once."""
+"""The prepared audio of every cue a build needs; each distinct text is spoken once, ever.
+
+A cue comes from the persistent cue cache when any earlier build spoke it with the same voice;
+only the others reach the engine, in parallel where the engine allows (threads for gTTS, which
+mostly waits on the network). Engine output is rounded to 16-bit PCM before anything else, which
+is exactly what the cache stores, so a track built from the cache is bit-identical to the one
+built fresh.
+"""
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from .audio import prepare_cue
 from .errors import VoiceError
-from .voices.base import Samples, Voice
+from .voices import Choice
+from .voices.base import Samples, Speech, Voice, parallelism
+from .voices.cache import CueCache
 
 log = logging.getLogger(__name__)
 
 
 class CueSet:
-    """Cue audio by text, at the track's sample rate, trimmed and levelled; made on first use."""
+    """Cue audio by text, at the track's sample rate, trimmed and levelled; made on first use.
 
-    def __init__(self, voice: Voice, sample_rate: int) -> None:
+    ``synthesized`` counts the cues the engine spoke; ``cached`` those the cache gave back.
+    """
+
+    def __init__(self, voice: Voice, sample_rate: int, *, cache: CueCache | None = None) -> None:
         self.voice = voice
         self.sample_rate = sample_rate
+        self.cache = cache
         self._audio: dict[str, Samples] = {}
+        self._identity: Mapping[str, str | int | float | bool] | None = None
         self.synthesized = 0
+        self.cached = 0
 
     def __contains__(self, text: str) -> bool:
         return text in self._audio
@@ -30,31 +47,123 @@ class CueSet:
     def __len__(self) -> int:
         return len(self._audio)
 
-    def prepare(self, texts: Iterable[str], *, progress: bool = False) -> None:
-        """Make every cue in ``texts`` that is not made yet, with a progress bar if asked."""
-        todo = [t for t in dict.fromkeys(texts) if t not in self._audio]
-        for text in tqdm(
-            todo, desc="Speaking cues", unit="cue", disable=not progress or not todo, leave=False
-        ):
-            self._make(text)
+    @property
+    def identity(self) -> Mapping[str, str | int | float | bool]:
+        """The voice's identity, asked once (it may load the engine)."""
+        if self._identity is None:
+            self._identity = dict(self.voice.identity())
+        return self._identity
 
-    def _make(self, text: str) -> Samples:
+    def prepare(self, texts: Iterable[str], *, progress: bool = False) -> None:
+        """Make every cue in ``texts`` that is not made yet: from the cache, else from the engine."""
+        new: list[str] = []
+        for text in dict.fromkeys(texts):
+            if text in self._audio:
+                continue
+            speech = self._cached(text)
+            if speech is None:
+                new.append(text)
+            else:
+                self._keep(text, speech)
+                self.cached += 1
+        log.debug("cues: %d new, %d from the cache", len(new), self.cached)
+        if new:
+            self._speak_all(new, progress)
+
+    def _cached(self, text: str) -> Speech | None:
+        return self.cache.get(self.identity, text) if self.cache is not None else None
+
+    def _speak_all(self, texts: list[str], progress: bool) -> None:
+        workers = min(parallelism(self.voice), len(texts))
+        plural = "" if len(texts) == 1 else "s"
+        with tqdm(
+            total=len(texts),
+            desc=f"Speaking {len(texts)} new cue{plural} ({self.cached} from the cache)",
+            unit="cue",
+            disable=not progress,
+            leave=False,
+        ) as bar:
+            if workers == 1:
+                for text in texts:
+                    self._accept_new(text, self._speak(text))
+                    bar.update()
+                return
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"{self.voice.name}-cue") as pool:
+                futures: dict[Future[Speech], str] = {pool.submit(self._speak, t): t for t in texts}
+                try:
+                    for future in as_completed(futures):
+                        self._accept_new(futures[future], future.result())
+                        bar.update()
+                except BaseException:
+                    # The first failure ends the build: start nothing more, wait only for what runs.
+                    for future in futures:
+                        future.cancel()
+                    raise
+
+    def _speak(self, text: str) -> Speech:
+        """The engine's speech for ``text``, checked, as 16-bit PCM (exactly what the cache keeps)."""
         speech = self.voice.synthesize(text)
+        samples = np.asarray(speech.samples)
+        if samples.ndim != 1 or not len(samples) or speech.sample_rate <= 0 or not np.isfinite(samples).all():
+            raise VoiceError(
+                f"the {self.voice.name} voice returned no usable audio for {text!r}",
+                fix="Try another voice with --voice.",
+            )
+        return speech.quantized()
+
+    def _accept_new(self, text: str, speech: Speech) -> None:
+        self._keep(text, speech)  # checks the audio before anything is cached
+        self.synthesized += 1
+        if self.cache is not None:
+            self.cache.put(self.identity, text, speech)
+
+    def _keep(self, text: str, speech: Speech) -> Samples:
         audio = prepare_cue(speech, self.sample_rate)
         if not len(audio):
             raise VoiceError(
                 f"the {self.voice.name} voice returned silence for {text!r}",
                 fix="Try another voice with --voice.",
             )
-        self.synthesized += 1
         self._audio[text] = audio
         log.debug("cue %r: %.0f ms", text, len(audio) * 1000 / self.sample_rate)
         return audio
 
     def __getitem__(self, text: str) -> Samples:
         audio = self._audio.get(text)
-        return audio if audio is not None else self._make(text)
+        if audio is None:
+            self.prepare([text])
+            audio = self._audio[text]
+        return audio
 
     def length_ms(self, text: str) -> int:
         """The cue's length in whole milliseconds, rounded up so the audio always fits its event."""
         return math.ceil(len(self[text]) * 1000 / self.sample_rate)
+
+
+def speak_cues(
+    choice: Choice,
+    texts: Iterable[str],
+    sample_rate: int,
+    *,
+    cache: CueCache | None = None,
+    progress: bool = False,
+) -> tuple[CueSet, Choice]:
+    """Every cue in ``texts`` made with ``choice``'s voice, and the choice that made them.
+
+    If a voice picked by "auto" fails partway (Google stops answering), the build starts over with
+    the next engine, so that one track never mixes two voices; the cues already spoken stay in the
+    cache. A voice asked for by name fails the build instead.
+    """
+    wanted = list(texts)
+    while True:
+        cues = CueSet(choice.voice, sample_rate, cache=cache)
+        try:
+            cues.prepare(wanted, progress=progress)
+        except VoiceError as err:
+            fallback = choice.after_failure(err)
+            if fallback is None:
+                raise
+            log.warning("voice: %s", fallback.reason)
+            choice = fallback
+            continue
+        return cues, choice

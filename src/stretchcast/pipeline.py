@@ -14,11 +14,12 @@ from typing import Any
 
 from . import mp3, render, tracks
 from .content import PACE_FACTOR_RANGE, Guidance, Routine, slugify
-from .cues import CueSet
+from .cues import speak_cues
 from .errors import UsageError
 from .export import check_writable
 from .timeline import Timeline, compile_timeline
-from .voices import Choice, Voice, choose_voice
+from .voices import Choice, Voice, VoiceSettings, choose_voice
+from .voices.cache import CueCache
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,8 @@ class BuildResult:
     cover: Path | None = None
     playlist: Path | None = None
     split: tuple[Path, ...] = ()
+    cues_cached: int = 0  # cues the cue cache gave back instead of the engine
+    cache_problems: tuple[str, ...] = ()  # why cues could not be cached (never fatal)
 
 
 def build(
@@ -107,12 +110,15 @@ def build(
     offline: bool = False,
     options: BuildOptions | None = None,
     progress: bool = False,
+    voice_settings: VoiceSettings | None = None,
+    cache: CueCache | bool = True,
 ) -> BuildResult:
     """Speak, assemble, master, encode and write ``routine``; returns where the files are.
 
-    ``voice`` is an engine, an engine name, a Choice already made, or None for the routine's voice
-    (else "auto");
-    ``offline`` keeps "auto" from trying voices that need the network.
+    ``voice`` is an engine, a choice already made, an engine name, or None for the routine's voice
+    (else "auto"); ``offline`` keeps "auto" from trying voices that need the network.
+    ``cache`` is a cue cache, True for the user's (``$STRETCHCAST_CACHE`` or the user cache
+    folder), or False for none.
     Nothing is written unless every step succeeds; a previous track stays until the new one is whole.
     """
     began = time.perf_counter()
@@ -122,15 +128,21 @@ def build(
     check_writable(out_dir)
 
     if isinstance(voice, Choice):
-        choice = voice  # chosen beforehand, e.g. by the notebook builder, with its reason kept
+        choice = voice  # chosen beforehand (CLI, notebook builder), with its reason kept
     elif isinstance(voice, str) or voice is None:
-        choice = choose_voice(voice or routine.voice or "auto", offline=offline)
+        choice = choose_voice(voice or routine.voice or "auto", offline=offline, settings=voice_settings)
     else:
         choice = Choice(voice, f"given {voice.name}")
-    cues = CueSet(choice.voice, options.sample_rate)
+    cue_cache: CueCache | None = None
+    if isinstance(cache, CueCache):
+        cue_cache = cache
+    elif cache:
+        cue_cache = CueCache.default()
 
     estimated = compile_timeline(routine)
-    cues.prepare(estimated.texts(), progress=progress)
+    cues, choice = speak_cues(
+        choice, estimated.texts(), options.sample_rate, cache=cue_cache, progress=progress
+    )
     timeline = compile_timeline(routine, cues.length_ms)
 
     raw = render.assemble(timeline, cues, options.sample_rate)
@@ -155,6 +167,8 @@ def build(
         voice=described,
         voice_reason=choice.reason,
         cues_synthesized=cues.synthesized,
+        cues_cached=cues.cached,
+        cache_problems=tuple(cue_cache.problems) if cue_cache is not None else (),
         loudness_lufs=measured.loudness_lufs,
         true_peak_dbtp=measured.true_peak_dbtp,
         size_bytes=written.size_bytes,

@@ -125,11 +125,28 @@ class Timeline:
         }
 
 
+# Calibrated against Piper (en_US-joe-medium at rate 1, the default offline voice): least squares
+# over the 115 distinct cues of the three presets, trimmed as the track uses them. Letters predict
+# a cue's length far better than words (mean error 158 ms a cue, against 275 ms fitting words),
+# and each comma or sentence break inside a cue adds a pause. Plans of the presets now come within
+# 0.5% of the built tracks; the old estimate (150 words a minute) made them about 9% too long.
+_MS_BASE = 180
+_MS_PER_LETTER = 72
+_MS_PER_CLAUSE_PAUSE = 490  # , ; :
+_MS_PER_SENTENCE_PAUSE = 450  # . ! ? followed by more text
+
+
 def estimate_speech_ms(text: str) -> int:
     """How long ``text`` takes to say at a calm guiding pace, before any voice has spoken it."""
-    n_words = len(re.findall(r"[\w']+", text))
-    pauses = len(re.findall(r"[,;:]", text)) * 180 + len(re.findall(r"[.!?](?=\s)", text)) * 300
-    return 250 + round(n_words * 60000 / 150) + pauses
+    letters = sum(len(w) for w in re.findall(r"[\w']+", text))
+    clauses = len(re.findall(r"[,;:]", text))
+    sentences = len(re.findall(r"[.!?](?=\s)", text))
+    return (
+        _MS_BASE
+        + letters * _MS_PER_LETTER
+        + clauses * _MS_PER_CLAUSE_PAUSE
+        + sentences * _MS_PER_SENTENCE_PAUSE
+    )
 
 
 def _cap(text: str) -> str:

@@ -24,6 +24,14 @@ class Speech:
         """Length in milliseconds."""
         return len(self.samples) * 1000 / self.sample_rate
 
+    def to_int16(self) -> npt.NDArray[np.int16]:
+        """The samples as signed 16-bit PCM (how the cue cache stores them), rounded and clipped."""
+        return np.clip(np.round(self.samples * 32768.0), -32768, 32767).astype(np.int16)
+
+    def quantized(self) -> Speech:
+        """The same speech after a round trip through 16-bit PCM, exactly as the cache gives it back."""
+        return Speech.from_int16(self.to_int16(), self.sample_rate)
+
     @classmethod
     def from_int16(cls, pcm: bytes | npt.NDArray[np.int16], sample_rate: int) -> Speech:
         """From signed 16-bit PCM bytes or an int16 array."""
@@ -49,3 +57,13 @@ class Voice(Protocol):
     def synthesize(self, text: str) -> Speech:
         """Speak ``text``; raise :class:`~stretchcast.errors.VoiceError` if the engine cannot."""
         ...
+
+
+def parallelism(voice: Voice) -> int:
+    """How many cues ``voice`` may speak at once (its optional ``parallel`` attribute; 1 if absent).
+
+    Engines that wait on the network (gTTS) gain from threads; engines bound to the CPU or to a
+    process-wide library (Piper, espeak-ng) do not, and leave the attribute out or set it to 1.
+    """
+    value = getattr(voice, "parallel", 1)
+    return max(1, int(value)) if isinstance(value, int) else 1

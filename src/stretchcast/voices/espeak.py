@@ -112,6 +112,10 @@ class EspeakVoice:
         with _lock:
             return _get_engine()
 
+    def check(self) -> None:
+        """Load libespeak-ng now; raises :class:`VoiceError` if it cannot be used."""
+        self._engine()
+
     def identity(self) -> Mapping[str, str | int | float | bool]:
         """Engine, library version, voice, rate and pitch."""
         return {
