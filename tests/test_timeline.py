@@ -198,3 +198,18 @@ class TestGuidance:
             assert after.text == "Exercise one of four: Knee-to-chest stretch."
             chapter = [c for c in t.chapters if c.exercise == "knee-to-chest"][n - 1]
             assert chapter.start_ms == t.events[i - 1].start_ms
+
+
+class TestSpeechAskedFor:
+    """Compiling asks the voice only for what the track says."""
+
+    def test_no_unused_cue(self, preset: Callable[[str], Routine]) -> None:
+        """Every text whose length is asked for is spoken in the final track (no guessed welcome line)."""
+        asked: set[str] = set()
+
+        def speech_ms(text: str) -> int:
+            asked.add(text)
+            return 90 * len(text)
+
+        t = compile_timeline(preset("standard"), speech_ms)
+        assert asked == set(t.texts())

@@ -232,14 +232,25 @@ class _Context:
 
 def compile_timeline(routine: Routine, speech_ms: SpeechMs = estimate_speech_ms) -> Timeline:
     """The routine as timed events. ``speech_ms`` gives each text's length in milliseconds."""
-    # The welcome says how long the routine takes, which depends on the welcome: settle it.
+    # The welcome says how long the routine takes, which depends on the welcome: settle it. The
+    # first pass only measures, so its guess at the sentence is estimated rather than asked of
+    # ``speech_ms`` (which, during a build, would synthesize a sentence that is never used).
     minutes = words.minutes(0)
+    guesses = {
+        line.format(title=routine.title, minutes=minutes)
+        for line in routine.collection.welcome
+        if "{minutes}" in line
+    }
+
+    def first_pass_ms(text: str) -> int:
+        return estimate_speech_ms(text) if text in guesses else speech_ms(text)
+
+    timeline = _compile(_Context(routine, minutes), first_pass_ms)  # measures only
     for _ in range(5):
+        minutes = words.minutes(timeline.duration_ms)
         timeline = _compile(_Context(routine, minutes), speech_ms)
-        said = words.minutes(timeline.duration_ms)
-        if said == minutes:
-            return timeline
-        minutes = said
+        if words.minutes(timeline.duration_ms) == minutes:
+            break
     return timeline
 
 
