@@ -25,6 +25,7 @@ from .content import (
     load_routine,
     save_routine,
 )
+from .cues import abandoned_engines
 from .errors import StretchcastError
 from .pipeline import DEFAULT_BITRATE, DEFAULT_SAMPLE_RATE, BuildOptions, build, plan, with_guidance
 from .timeline import Timeline
@@ -317,7 +318,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (exceptions propagate)."""
     args = _parser().parse_args(argv)
     logging.basicConfig(
-        level=logging.DEBUG if args.debug else logging.WARNING, format="%(name)s: %(message)s"
+        level=logging.DEBUG if args.debug else logging.WARNING,
+        format="%(name)s: %(message)s" if args.debug else "stretchcast: %(message)s",
     )
     if args.command == "serve":  # needs no content folder, only built files
         return _serve(args)
@@ -330,8 +332,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     return _ROUTINE_COMMANDS[args.command](args, _routine(args, collection))
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: run, and turn errors into one or two plain lines and an exit code."""
+def _main(argv: Sequence[str] | None) -> int:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
         return run(argv)
@@ -349,6 +350,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         # the reader went away (e.g. '| head'): not an error; keep Python from complaining at exit
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115, PTH123 - must stay open until exit
         return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: run, and turn errors into one or two plain lines and an exit code."""
+    code = _main(argv)
+    if argv is None and abandoned_engines():
+        # A hung engine's thread is still inside native code: normal interpreter shutdown could
+        # abort in it. Everything the user needs is written and flushed, so leave at once.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":

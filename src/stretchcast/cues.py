@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 
 import numpy as np
@@ -20,7 +21,7 @@ from tqdm.auto import tqdm
 from .audio import prepare_cue
 from .errors import VoiceError
 from .voices import Choice
-from .voices.base import Samples, Speech, Voice, parallelism
+from .voices.base import Samples, Speech, Voice, cue_timeout, parallelism
 from .voices.cache import CueCache
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ class CueSet:
 
     def _speak(self, text: str) -> Speech:
         """The engine's speech for ``text``, checked, as 16-bit PCM (exactly what the cache keeps)."""
-        speech = self.voice.synthesize(text)
+        speech = _within(cue_timeout(self.voice), lambda: self.voice.synthesize(text), self.voice.name, text)
         samples = np.asarray(speech.samples)
         if samples.ndim != 1 or not len(samples) or speech.sample_rate <= 0 or not np.isfinite(samples).all():
             raise VoiceError(
@@ -138,6 +139,56 @@ class CueSet:
     def length_ms(self, text: str) -> int:
         """The cue's length in whole milliseconds, rounded up so the audio always fits its event."""
         return math.ceil(len(self[text]) * 1000 / self.sample_rate)
+
+
+INTERRUPT_GRACE_S = 10.0
+_abandoned: set[threading.Thread] = set()
+
+
+def abandoned_engines() -> bool:
+    """Whether an engine call given up on (hung, or interrupted) is still running in a thread."""
+    return any(t.is_alive() for t in _abandoned)
+
+
+def _within(seconds: float, speak: Callable[[], Speech], engine: str, text: str) -> Speech:
+    """``speak()``, or a VoiceError if it has not returned after ``seconds``.
+
+    The engine runs in a daemon thread: a hung native call cannot be stopped from Python, but it
+    is abandoned (and cannot keep the process alive at exit) while the build fails with a message.
+    Ctrl-C while waiting still interrupts at once.
+    """
+    outcome: list[Speech | BaseException] = []
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            outcome.append(speak())
+        except BaseException as err:  # handed to the waiting thread, which re-raises it
+            outcome.append(err)
+        finally:
+            done.set()
+
+    worker = threading.Thread(target=run, name=f"{engine}-speak", daemon=True)
+    worker.start()
+    try:
+        answered = done.wait(seconds)
+    except KeyboardInterrupt:
+        # Let the engine finish the cue it is on (a second or so): a native engine (onnxruntime)
+        # still running while Python shuts down aborts the process instead of exiting cleanly.
+        done.wait(INTERRUPT_GRACE_S)
+        if not done.is_set():
+            _abandoned.add(worker)
+        raise
+    if not answered:
+        _abandoned.add(worker)
+        raise VoiceError(
+            f"the {engine} voice did not answer within {seconds:g} s (speaking {text!r})",
+            fix="Try again, or choose another voice with --voice.",
+        )
+    result = outcome[0]
+    if isinstance(result, BaseException):
+        raise result
+    return result
 
 
 def speak_cues(

@@ -14,11 +14,13 @@ import json
 import logging
 import os
 import re
+import signal
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from mutagen.id3 import (
     APIC,
@@ -56,30 +58,6 @@ def _explain(err: OSError, path: Path) -> OutputError:
             fix="Choose another folder with -o DIR.",
         )
     return OutputError(f"cannot write ({err.strerror or err})", where=Where(path))
-
-
-@contextlib.contextmanager
-def atomic_file(path: Path, mode: str = "wb") -> Iterator[IO[Any]]:
-    """Open a temporary file beside ``path``; on success it replaces ``path``, on any error it vanishes."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    except OSError as err:
-        raise _explain(err, path.parent) from err
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, mode) as fp:
-            yield fp
-            fp.flush()
-            os.fsync(fp.fileno())
-        tmp.chmod(0o644)
-        tmp.replace(path)
-    except OSError as err:
-        tmp.unlink(missing_ok=True)
-        raise _explain(err, path) from err
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def check_writable(folder: Path) -> None:
@@ -201,6 +179,49 @@ def m3u8(title: str, entries: Sequence[tuple[str, str, float]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+@contextlib.contextmanager
+def exclusive(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder`` while the block runs (waiting for any other holder).
+
+    Two builds writing into one folder at once take turns to put their files in place, so the
+    folder never holds one build's MP3 beside the other's manifest. The lock is taken on the
+    folder itself (``flock`` on its descriptor), so no lock file is ever left behind. Where
+    ``fcntl`` does not exist (Windows) the block runs unlocked.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on the platforms CI runs
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Let Ctrl-C wait until the block has finished, then raise it.
+
+    Used around the renames that put a build's files in place: stopping halfway would leave a new
+    MP3 beside an old manifest. Outside the main thread (where signals cannot be handled) it does
+    nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
+    if received:
+        raise KeyboardInterrupt
+
+
 class OutputSet:
     """Files written together: each staged to a temporary file beside its target, then all renamed.
 
@@ -286,10 +307,3 @@ def remove_stale(folder: Path, keep: set[str], pattern: re.Pattern[str]) -> list
 def json_text(data: dict[str, Any]) -> str:
     """``data`` as the pretty, stable JSON every manifest uses."""
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write ``data`` as pretty JSON, atomically."""
-    with atomic_file(path, "w") as fp:
-        json.dump(data, fp, indent=2, ensure_ascii=False)
-        fp.write("\n")

@@ -19,7 +19,16 @@ from typing import Any
 from . import __version__, captions, render, words
 from .content import Routine
 from .cover import Cover, Segment, render_cover
-from .export import OutputSet, Tags, id3_bytes, json_text, m3u8, remove_stale
+from .export import (
+    OutputSet,
+    Tags,
+    exclusive,
+    id3_bytes,
+    interrupts_deferred,
+    json_text,
+    m3u8,
+    remove_stale,
+)
 from .timeline import Chapter, Timeline
 from .voices.base import Samples
 
@@ -244,12 +253,13 @@ def write(
             "events": [asdict(e) for e in timeline.events],
         }
         files.add_text(manifest_path, json_text(manifest))
-        files.commit()
-
-    # a previous build's split tracks (and playlist) that this build did not make
-    remove_stale(split_dir, {p.name for p in split_paths}, _SPLIT_NAME)
-    if not split:
-        playlist_path.unlink(missing_ok=True)
+        # One build at a time puts its files in place, and never only half of them.
+        with exclusive(out_dir), interrupts_deferred():
+            files.commit()
+            # a previous build's split tracks (and playlist) that this build did not make
+            remove_stale(split_dir, {p.name for p in split_paths}, _SPLIT_NAME)
+            if not split:
+                playlist_path.unlink(missing_ok=True)
     return Written(
         mp3=mp3_path,
         manifest=manifest_path,

@@ -59,6 +59,19 @@ class Voice(Protocol):
         ...
 
 
+DEFAULT_CUE_TIMEOUT_S = 120.0
+
+
+def cue_timeout(voice: Voice) -> float:
+    """Seconds one cue may take before the engine counts as hung (its optional ``timeout_s``).
+
+    Generous by default: a cold Piper start takes about a second and gTTS bounds each request
+    itself; this only catches an engine that never returns.
+    """
+    value = getattr(voice, "timeout_s", DEFAULT_CUE_TIMEOUT_S)
+    return float(value) if isinstance(value, int | float) and value > 0 else DEFAULT_CUE_TIMEOUT_S
+
+
 def parallelism(voice: Voice) -> int:
     """How many cues ``voice`` may speak at once (its optional ``parallel`` attribute; 1 if absent).
 

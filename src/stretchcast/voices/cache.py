@@ -153,10 +153,13 @@ class CueCache:
             # No fsync: an entry torn by a power cut fails its checksum and is made again, which is
             # cheaper than syncing every cue.
             tmp.replace(path)
-        except OSError as err:
+        except BaseException as err:
+            # Whatever stopped the write (a full disk, Ctrl-C), no unfinished file stays behind.
             if tmp is not None:
                 with contextlib.suppress(OSError):
                     tmp.unlink()
+            if not isinstance(err, OSError):
+                raise
             self._writable = False
             self._problem(
                 f"cannot write to the cue cache at {self.root} ({err.strerror or err}); "
