@@ -2,13 +2,14 @@
 #   make demo   render the standard routine offline and print where the MP3 is
 #   make test   lint, type-check, and run every test (unit tests and notebooks)
 #   make notebooks-html   run the notebooks and save them as HTML beside them, for sharing
+#   make bench  time builds against the MP3 encoder and the naive way; writes benchmarks/RESULTS.md
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint unit notebooks-html clean
+.PHONY: install demo test lint unit bench notebooks-html clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,14 +26,18 @@ demo: $(STAMP)
 	$(BIN)/stretchcast build standard --offline
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests notebooks
-	$(BIN)/ruff format --check src tests notebooks
+	$(BIN)/ruff check src tests notebooks benchmarks
+	$(BIN)/ruff format --check src tests notebooks benchmarks
 	$(BIN)/mypy
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest
 
 test: lint unit
+
+# A few minutes; never part of `make test` (tests/test_bench.py only checks the script works).
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench.py
 
 # Executed with the real voice, writing tracks into audio/ like a person's run; the HTML files
 # (git-ignored) load the widget renderer from a CDN when opened.

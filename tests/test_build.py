@@ -144,7 +144,9 @@ class TestTrack:
         assert true_peak(built.decoded) <= -1.0
         assert np.abs(built.decoded.samples).max() < 1.0
         assert built.manifest["audio"]["loudness_lufs"] == pytest.approx(lufs(built.decoded), abs=0.01)
-        assert built.manifest["audio"]["measured"] == "decoded"
+        assert (
+            built.manifest["audio"]["measured"] == "predicted"
+        )  # from the mastered PCM, not a decode (issue 8)
 
     def test_sound_in_every_speech_event(self, built: Built) -> None:
         """Every speech event has audible sound in it."""

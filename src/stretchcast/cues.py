@@ -4,7 +4,8 @@ A cue comes from the persistent cue cache when any earlier build spoke it with t
 only the others reach the engine, in parallel where the engine allows (threads for gTTS, which
 mostly waits on the network). Engine output is rounded to 16-bit PCM before anything else, which
 is exactly what the cache stores, so a track built from the cache is bit-identical to the one
-built fresh.
+built fresh. The cache also keeps each cue as prepared for the track (with its true peak), so a
+rebuild reads it back instead of decoding and measuring it again.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 import numpy as np
 from tqdm.auto import tqdm
 
-from .audio import prepare_cue
+from .audio import PreparedCue, prepare_cue
 from .errors import VoiceError
 from .voices import Choice
 from .voices.base import Samples, Speech, Voice, cue_timeout, parallelism
@@ -38,6 +39,7 @@ class CueSet:
         self.sample_rate = sample_rate
         self.cache = cache
         self._audio: dict[str, Samples] = {}
+        self._peaks: dict[str, float] = {}
         self._identity: Mapping[str, str | int | float | bool] | None = None
         self.synthesized = 0
         self.cached = 0
@@ -61,6 +63,11 @@ class CueSet:
         for text in dict.fromkeys(texts):
             if text in self._audio:
                 continue
+            prepared = self._prepared(text)
+            if prepared is not None:
+                self._accept(text, prepared)
+                self.cached += 1
+                continue
             speech = self._cached(text)
             if speech is None:
                 new.append(text)
@@ -70,6 +77,11 @@ class CueSet:
         log.debug("cues: %d new, %d from the cache", len(new), self.cached)
         if new:
             self._speak_all(new, progress)
+
+    def _prepared(self, text: str) -> PreparedCue | None:
+        if self.cache is None:
+            return None
+        return self.cache.get_prepared(self.identity, text, self.sample_rate)
 
     def _cached(self, text: str) -> Speech | None:
         return self.cache.get(self.identity, text) if self.cache is not None else None
@@ -113,21 +125,28 @@ class CueSet:
         return speech.quantized()
 
     def _accept_new(self, text: str, speech: Speech) -> None:
-        self._keep(text, speech)  # checks the audio before anything is cached
+        prepared = prepare_cue(speech, self.sample_rate)
+        self._accept(text, prepared)  # checks the audio before anything is cached
         self.synthesized += 1
-        if self.cache is not None:
-            self.cache.put(self.identity, text, speech)
+        if self.cache is not None and self.cache.put(self.identity, text, speech):
+            self.cache.put_prepared(self.identity, text, self.sample_rate, prepared)
 
-    def _keep(self, text: str, speech: Speech) -> Samples:
-        audio = prepare_cue(speech, self.sample_rate)
-        if not len(audio):
+    def _keep(self, text: str, speech: Speech) -> None:
+        """Prepare a cue the cache gave back, and keep it prepared for next time."""
+        prepared = prepare_cue(speech, self.sample_rate)
+        self._accept(text, prepared)
+        if self.cache is not None:
+            self.cache.put_prepared(self.identity, text, self.sample_rate, prepared)
+
+    def _accept(self, text: str, prepared: PreparedCue) -> None:
+        if not len(prepared.samples):
             raise VoiceError(
                 f"the {self.voice.name} voice returned silence for {text!r}",
                 fix="Try another voice with --voice.",
             )
-        self._audio[text] = audio
-        log.debug("cue %r: %.0f ms", text, len(audio) * 1000 / self.sample_rate)
-        return audio
+        self._audio[text] = prepared.samples
+        self._peaks[text] = prepared.true_peak_dbtp
+        log.debug("cue %r: %.0f ms", text, len(prepared.samples) * 1000 / self.sample_rate)
 
     def __getitem__(self, text: str) -> Samples:
         audio = self._audio.get(text)
@@ -135,6 +154,12 @@ class CueSet:
             self.prepare([text])
             audio = self._audio[text]
         return audio
+
+    def true_peak_db(self, text: str) -> float:
+        """The prepared cue's true peak in dBTP (measured once, when it was prepared)."""
+        if text not in self._peaks:
+            self.prepare([text])
+        return self._peaks[text]
 
     def length_ms(self, text: str) -> int:
         """The cue's length in whole milliseconds, rounded up so the audio always fits its event."""

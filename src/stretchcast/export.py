@@ -244,24 +244,40 @@ class OutputSet:
 
     def add(self, path: Path, data: bytes) -> None:
         """Stage ``data`` to become ``path``."""
+        with self.stream(path) as fp:
+            fp.write(data)
+
+    @contextlib.contextmanager
+    def stream(self, path: Path) -> Iterator[IO[bytes]]:
+        """Stage a file to become ``path``, written through the file object given (seekable).
+
+        For outputs too large to hold whole, such as an MP3 encoded as it is written. The file is
+        flushed and synced when the block ends; an error inside it discards the whole set.
+        """
+        tmp = self._stage(path)
+        try:
+            with tmp.open("r+b") as fp:
+                yield fp
+                fp.flush()
+                os.fsync(fp.fileno())
+            tmp.chmod(0o644)
+        except OSError as err:
+            raise _explain(err, path) from err
+
+    def _stage(self, path: Path) -> Path:
+        """A new empty temporary file beside ``path``, recorded so commit or discard will find it."""
         try:
             if not path.parent.is_dir():
                 missing = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
                 path.parent.mkdir(parents=True, exist_ok=True)
                 self._made_dirs.extend(missing)
             fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+            os.close(fd)
         except OSError as err:
             raise _explain(err, path.parent) from err
         tmp = Path(tmp_name)
         self._staged.append((tmp, path))
-        try:
-            with os.fdopen(fd, "wb") as fp:
-                fp.write(data)
-                fp.flush()
-                os.fsync(fp.fileno())
-            tmp.chmod(0o644)
-        except OSError as err:
-            raise _explain(err, path) from err
+        return tmp
 
     def add_text(self, path: Path, text: str) -> None:
         """Stage UTF-8 ``text`` to become ``path``."""

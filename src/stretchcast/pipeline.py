@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import mp3, render, tracks
+from . import mp3, tracks
 from .content import PACE_FACTOR_RANGE, Guidance, Routine, slugify
 from .cues import speak_cues
 from .errors import UsageError
@@ -145,12 +145,11 @@ def build(
     )
     timeline = compile_timeline(routine, cues.length_ms)
 
-    raw = render.assemble(timeline, cues, options.sample_rate)
     described = choice.voice.describe()
     written = tracks.write(
         routine,
         timeline,
-        raw,
+        cues,
         out_dir=out_dir,
         slug=slug,
         sample_rate=options.sample_rate,
@@ -159,7 +158,7 @@ def build(
         year=options.year,
         voice={"engine": choice.voice.name, "description": described, "reason": choice.reason},
     )
-    measured = written.rendered.whole.measured
+    measured = written.whole.measured
     return BuildResult(
         mp3=written.mp3,
         manifest=written.manifest,

@@ -16,6 +16,7 @@ import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 from . import words
@@ -136,8 +137,13 @@ _MS_PER_CLAUSE_PAUSE = 490  # , ; :
 _MS_PER_SENTENCE_PAUSE = 450  # . ! ? followed by more text
 
 
+@lru_cache(maxsize=4096)
 def estimate_speech_ms(text: str) -> int:
-    """How long ``text`` takes to say at a calm guiding pace, before any voice has spoken it."""
+    """How long ``text`` takes to say at a calm guiding pace, before any voice has spoken it.
+
+    Remembered per text: a plan asks for the same few hundred texts every time the routine
+    builder recomputes, and the regular expressions were half of each recompute.
+    """
     letters = sum(len(w) for w in re.findall(r"[\w']+", text))
     clauses = len(re.findall(r"[,;:]", text))
     sentences = len(re.findall(r"[.!?](?=\s)", text))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from .voices.base import Samples
@@ -15,8 +17,12 @@ _PARTIALS = ((1.0, 1.0), (2.0, 0.35), (3.01, 0.12))  # (multiple of the note, re
 _PEAK = 0.35
 
 
+@lru_cache(maxsize=16)
 def chime(name: str, n_samples: int, sample_rate: int) -> Samples:
-    """The chime called ``name`` ("start" or "end"), exactly ``n_samples`` long."""
+    """The chime called ``name`` ("start" or "end"), exactly ``n_samples`` long (read-only: it is shared).
+
+    Made once per length and rate: a track places the same chime at every exercise.
+    """
     t = np.arange(n_samples, dtype=np.float64) / sample_rate
     out = np.zeros(n_samples, dtype=np.float64)
     for onset, freq in _NOTES[name]:
@@ -30,4 +36,6 @@ def chime(name: str, n_samples: int, sample_rate: int) -> Samples:
     if fade:
         out[-fade:] *= np.linspace(1.0, 0.0, fade)
     peak = np.abs(out).max() if n_samples else 0.0
-    return (out * (_PEAK / peak if peak else 0.0)).astype(np.float32)
+    samples = (out * (_PEAK / peak if peak else 0.0)).astype(np.float32)
+    samples.setflags(write=False)
+    return samples

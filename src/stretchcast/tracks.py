@@ -5,10 +5,14 @@ captions, the cover as a PNG, with ``split`` one MP3 per exercise and an M3U8 pl
 and last the JSON manifest that names them all. Split tracks are cut from the same mastered audio
 at the chapter boundaries (silence), so they share its level and play back to back without a gap;
 the welcome opens the first and the finish closes the last.
+
+The audio is never held whole: the tags are written first, then the mastered track is streamed
+through the encoders straight into the staged files (see ``render``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Mapping
@@ -16,7 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from . import __version__, captions, render, words
+from . import __version__, captions, mp3, render, words
 from .content import Routine
 from .cover import Cover, Segment, render_cover
 from .export import (
@@ -30,7 +34,6 @@ from .export import (
     remove_stale,
 )
 from .timeline import Chapter, Timeline
-from .voices.base import Samples
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +54,7 @@ class Section:
 
 @dataclass(frozen=True)
 class Written:
-    """What a build wrote, and what the decoded audio measured."""
+    """What a build wrote, and what its decoded audio measures (predicted exactly; see ``render``)."""
 
     mp3: Path
     manifest: Path
@@ -59,7 +62,8 @@ class Written:
     cover: Path
     playlist: Path | None
     split: tuple[Path, ...]
-    rendered: render.Rendered
+    mastered: render.MasteredTrack
+    whole: render.Encoded
     size_bytes: int
 
 
@@ -120,7 +124,7 @@ def _cover(routine: Routine, timeline: Timeline) -> Cover:
 def write(
     routine: Routine,
     timeline: Timeline,
-    raw: Samples,
+    cues: render.CuePeaks,
     *,
     out_dir: Path,
     slug: str,
@@ -130,9 +134,9 @@ def write(
     year: int | None = None,
     voice: Mapping[str, str],
 ) -> Written:
-    """Master, encode, verify and write every file of the build into ``out_dir``; returns what was written.
+    """Master, encode and write every file of the build into ``out_dir``; returns what was written.
 
-    ``raw`` is the assembled track (``render.assemble``); ``voice`` is what the manifest says about
+    ``cues`` is the prepared cue audio (a ``CueSet``); ``voice`` is what the manifest says about
     the voice. Nothing in ``out_dir`` changes unless every file is ready; then files a previous
     build left that this one does not make (old split tracks, a playlist) are removed.
     """
@@ -141,7 +145,7 @@ def write(
         (render.ms_to_samples(p.start_ms, sample_rate), render.ms_to_samples(p.end_ms, sample_rate))
         for p in parts
     ]
-    rendered = render.encode_verified(raw, sample_rate, bitrate, sections=cuts)
+    mastered = render.master_for_mp3(render.layout(timeline, cues, sample_rate), bitrate)
     cover = _cover(routine, timeline)
     year = year if year is not None else routine.collection.year
     track, tracks = track_number(routine)
@@ -163,40 +167,50 @@ def write(
         comment=comment,
         length_ms=timeline.duration_ms,
     )
-    whole_bytes = id3_bytes(whole_tags, timeline.chapters, cover) + rendered.whole.data
-
     split_entries: list[dict[str, Any]] = []
     split_paths: list[Path] = []
     width = max(2, len(str(len(parts))))
     with OutputSet() as files:
-        for n, (part, encoded) in enumerate(zip(parts, rendered.sections, strict=True), start=1):
-            name = f"{n:0{width}d}-{part.exercise}.mp3"
-            length_ms = round(encoded.duration_ms)
-            tags = Tags(
-                title=part.title,
-                album=routine.title,
-                track=n,
-                tracks=len(parts),
-                year=year,
-                comment=f"Part {n} of {len(parts)} of {routine.title}. {comment}",
-                length_ms=length_ms,
-            )
-            path = split_dir / name
-            files.add(path, id3_bytes(tags, part.chapters, cover) + encoded.data)
-            split_paths.append(path)
-            split_entries.append(
-                {
-                    "file": f"{slug}/{name}",
-                    "title": part.title,
-                    "track": n,
-                    "exercise": part.exercise,
-                    "start_ms": part.start_ms,
-                    "duration_ms": length_ms,
-                    "loudness_lufs": round(encoded.measured.loudness_lufs, 2),
-                    "true_peak_dbtp": round(encoded.measured.true_peak_dbtp, 2),
-                }
-            )
-        files.add(mp3_path, whole_bytes)
+        with contextlib.ExitStack() as open_files:
+            # Tags first (everything in them is known before the audio), then one pass of the
+            # mastered track through every encoder, each writing into its staged file.
+            fp = open_files.enter_context(files.stream(mp3_path))
+            fp.write(id3_bytes(whole_tags, timeline.chapters, cover))
+            writers = [(0, mastered.layout.length, mp3.Mp3Writer(fp, sample_rate, bitrate))]
+            for n, (part, (start, end)) in enumerate(zip(parts, cuts, strict=True), start=1):
+                name = f"{n:0{width}d}-{part.exercise}.mp3"
+                length_ms = round((end - start) * 1000 / sample_rate)
+                tags = Tags(
+                    title=part.title,
+                    album=routine.title,
+                    track=n,
+                    tracks=len(parts),
+                    year=year,
+                    comment=f"Part {n} of {len(parts)} of {routine.title}. {comment}",
+                    length_ms=length_ms,
+                )
+                path = split_dir / name
+                part_fp = open_files.enter_context(files.stream(path))
+                part_fp.write(id3_bytes(tags, part.chapters, cover))
+                writers.append((start, end, mp3.Mp3Writer(part_fp, sample_rate, bitrate)))
+                split_paths.append(path)
+                measured = render.section_measurement(mastered, start, end, bitrate)
+                split_entries.append(
+                    {
+                        "file": f"{slug}/{name}",
+                        "title": part.title,
+                        "track": n,
+                        "exercise": part.exercise,
+                        "start_ms": part.start_ms,
+                        "duration_ms": length_ms,
+                        "loudness_lufs": round(measured.loudness_lufs, 2),
+                        "true_peak_dbtp": round(measured.true_peak_dbtp, 2),
+                    }
+                )
+            render.encode(mastered, writers)
+            stats = [writer.close() for _, _, writer in writers]
+            whole_bytes = fp.tell()
+        whole = render.Encoded(stats[0], render.decoded_measurement(mastered, bitrate))
         files.add_text(vtt_path, captions.webvtt(timeline))
         files.add(png_path, cover.data)
         if split:
@@ -207,7 +221,6 @@ def write(
                     [(e["file"], e["title"], e["duration_ms"] / 1000) for e in split_entries],
                 ),
             )
-        whole = rendered.whole
         manifest: dict[str, Any] = {
             "format": MANIFEST_FORMAT,
             "generator": f"stretchcast {__version__}",
@@ -221,10 +234,10 @@ def write(
                 "sample_rate": sample_rate,
                 "bitrate_kbps": bitrate,
                 "samples": whole.stats.samples,
-                "bytes": len(whole_bytes),
+                "bytes": whole_bytes,
                 "loudness_lufs": round(whole.measured.loudness_lufs, 2),
                 "true_peak_dbtp": round(whole.measured.true_peak_dbtp, 2),
-                "measured": "decoded",
+                "measured": "predicted",
             },
             "tags": {
                 "title": whole_tags.title,
@@ -267,8 +280,9 @@ def write(
         cover=png_path,
         playlist=playlist_path if split else None,
         split=tuple(split_paths),
-        rendered=rendered,
-        size_bytes=len(whole_bytes),
+        mastered=mastered,
+        whole=whole,
+        size_bytes=whole_bytes,
     )
 
 

@@ -10,6 +10,12 @@ and a SHA-256 of the samples. Reading checks both, so a truncated, damaged or mi
 found, removed and spoken again. Entries are written to a temporary file and renamed into place:
 a reader sees a whole entry or none. A cache that cannot be written (read-only, full, not a
 folder) never stops a build: the build goes on without saving cues and says so once.
+
+Beside an entry, a build keeps the cue *prepared* for a track's sample rate (resampled, trimmed,
+levelled: ``audio.prepare_cue``) with its true peak, so a rebuild neither decodes the FLAC nor
+measures the cue again. A prepared entry is derived data: it names the CRC-32 of the entry's
+bytes it was made from and is used only while that entry is unchanged (so a damaged or remade
+entry is noticed exactly as before); a damaged, stale or unreadable one is ignored and remade.
 """
 
 from __future__ import annotations
@@ -21,14 +27,19 @@ import json
 import logging
 import os
 import re
+import struct
 import tempfile
 import threading
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import platformdirs
 import soundfile as sf
+
+from stretchcast.audio import PreparedCue
 
 from .base import Speech
 
@@ -40,6 +51,13 @@ CACHE_FORMAT = 1
 CACHE_ENV = "STRETCHCAST_CACHE"
 _SUFFIX = ".flac"
 _PARTIAL = ".part"
+#: Bumped when ``audio.prepare_cue`` changes what it makes; old prepared entries are then remade.
+PREPARED_FORMAT = 1
+_PREPARED_SUFFIX = ".f32"
+# magic, format, sample rate, true peak, sample count, CRC-32 and size of the entry's bytes, CRC-32
+# of the samples; then the key (64 hex digits) and the float32 samples, little-endian
+_PREPARED_HEADER = struct.Struct("<4sHIdQIQI64s")
+_PREPARED_MAGIC = b"SCPC"
 _COMMENT = re.compile(
     r"stretchcast-cue (?P<format>\d+) key=(?P<key>[0-9a-f]{64}) pcm-sha256=(?P<pcm>[0-9a-f]{64})"
 )
@@ -169,6 +187,66 @@ class CueCache:
         log.debug("cue cache put %s %r (%d bytes)", path.name[:12], text, len(data))
         return True
 
+    def prepared_path(self, identity: Identity, text: str, sample_rate: int) -> Path:
+        """Where the cue prepared for ``sample_rate`` from the entry for ``text`` lives."""
+        entry = self.path_for(identity, text)
+        return entry.with_name(f"{entry.stem}.{sample_rate}{_PREPARED_SUFFIX}")
+
+    def get_prepared(self, identity: Identity, text: str, sample_rate: int) -> PreparedCue | None:
+        """The prepared cue, if there is one made from the entry as it is now; else None."""
+        if not self._readable:
+            return None
+        entry = self.path_for(identity, text)
+        path = self.prepared_path(identity, text, sample_rate)
+        try:
+            data = path.read_bytes()
+            source = entry.read_bytes()
+        except OSError:  # none yet, or none for an entry that is gone: made again from the entry
+            return None
+        cue = _decode_prepared(data, entry.stem, sample_rate, source)
+        if cue is None:
+            log.debug("cue cache: prepared %s is stale or damaged; preparing again", path.name)
+            with contextlib.suppress(OSError):
+                path.unlink()
+        return cue
+
+    def put_prepared(self, identity: Identity, text: str, sample_rate: int, cue: PreparedCue) -> bool:
+        """Keep ``cue``, prepared from the entry for ``text`` as it is now; False if it cannot be kept."""
+        if not self._writable:
+            return False
+        entry = self.path_for(identity, text)
+        path = self.prepared_path(identity, text, sample_rate)
+        try:
+            source = entry.read_bytes()
+        except OSError:
+            return False  # derived from an entry that is not there (a cache that cannot be written)
+        samples = np.ascontiguousarray(cue.samples, dtype="<f4").tobytes()
+        header = _PREPARED_HEADER.pack(
+            _PREPARED_MAGIC,
+            PREPARED_FORMAT,
+            sample_rate,
+            cue.true_peak_dbtp,
+            len(cue.samples),
+            zlib.crc32(source),
+            len(source),
+            zlib.crc32(samples),
+            entry.stem.encode("ascii"),
+        )
+        tmp: Path | None = None
+        try:
+            fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem[:16]}.", suffix=_PARTIAL)
+            tmp = Path(name)
+            with os.fdopen(fd, "wb") as fp:
+                fp.write(header + samples)
+            tmp.replace(path)  # no fsync, as for entries: a torn file fails its CRC and is remade
+        except OSError as err:
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+            log.debug("cue cache: cannot keep prepared %s: %s", path.name, err)
+            return False
+        return True
+
     def _problem(self, message: str) -> None:
         with self._lock:
             if message not in self.problems:
@@ -185,6 +263,8 @@ class CueCache:
                     continue
                 if path.name.endswith(_PARTIAL):
                     partial += 1
+                elif path.suffix == _PREPARED_SUFFIX:
+                    size += path.stat().st_size  # derived from an entry: space, not a cue
                 elif path.suffix == _SUFFIX:
                     entries += 1
                     size += path.stat().st_size
@@ -242,4 +322,35 @@ def _decode(data: bytes, key: str) -> Speech | None:
     return Speech.from_int16(pcm, sample_rate)
 
 
-__all__ = ["CACHE_ENV", "CACHE_FORMAT", "CacheInfo", "CueCache", "cue_key", "default_cache_dir"]
+def _decode_prepared(data: bytes, key: str, sample_rate: int, source: bytes) -> PreparedCue | None:
+    """The prepared cue in ``data`` if it is whole and was made, for this rate, from ``source``."""
+    size = _PREPARED_HEADER.size
+    if len(data) < size:
+        return None
+    magic, fmt, rate, peak, count, source_crc, source_size, crc, found_key = _PREPARED_HEADER.unpack_from(
+        data
+    )
+    samples = data[size:]
+    if (
+        magic != _PREPARED_MAGIC
+        or fmt != PREPARED_FORMAT
+        or rate != sample_rate
+        or found_key != key.encode("ascii")
+        or source_size != len(source)
+        or source_crc != zlib.crc32(source)
+        or len(samples) != 4 * count
+        or crc != zlib.crc32(samples)
+    ):
+        return None
+    return PreparedCue(np.frombuffer(samples, dtype="<f4").astype(np.float32, copy=False), peak)
+
+
+__all__ = [
+    "CACHE_ENV",
+    "CACHE_FORMAT",
+    "PREPARED_FORMAT",
+    "CacheInfo",
+    "CueCache",
+    "cue_key",
+    "default_cache_dir",
+]

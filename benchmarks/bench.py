@@ -1,0 +1,460 @@
+"""Measure builds against the MP3 encoder and against the naive way; write benchmarks/RESULTS.md.
+
+``make bench`` runs this. Every figure comes from the same run:
+
+- warm builds (every cue in the cue cache) of the presets and of the six-, thirty- and
+  sixty-minute routines in ``benchmarks/routines/``, each in a fresh child process (so imports,
+  first calls and peak memory are a person's), beside the *encode floor*: the decoded track
+  encoded again with the same encoder and settings, in the same process right after, nothing else;
+- the *naive baseline*: the same cue audio assembled with pydub ``+=`` in a loop (how most
+  guided-audio scripts do it) and encoded the same way;
+- a cold build with Piper in an empty cue cache: engine calls against distinct cues, and seconds
+  of speech per second of synthesis;
+- peak memory (the child's peak RSS) of each build;
+- the notebook path: the routine builder's recompute after a slider change.
+
+Timed figures are medians of ``--repeat`` runs. Nothing here runs inside ``make test``; a smoke
+test runs ``--quick`` on a tiny routine to check that this script works.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROUTINES = HERE / "routines"
+RESULTS = HERE / "RESULTS.md"
+RATE = 22050
+BITRATE = 64
+
+# The targets of issue 8.
+FLOOR_RATIO_MAX = 1.3  # warm build time / encode floor, at every length
+NAIVE_SPEEDUP_MIN = 10.0  # naive baseline / warm build, at 60 minutes
+RSS_RATIO_MAX = 1.5  # peak RSS of the 60-minute build / the 6-minute build's
+GROWTH_MAX = 11.0  # t(60 min) / t(6 min)
+RECOMPUTE_MS_MAX = 50.0  # builder recompute after a slider change
+
+#: (label, routine: a preset name or a file in benchmarks/routines)
+FULL_SET = (
+    ("6 min", "six-minutes.yaml"),
+    ("gentle", "gentle"),
+    ("standard", "standard"),
+    ("full", "full"),
+    ("30 min", "thirty-minutes.yaml"),
+    ("60 min", "sixty-minutes.yaml"),
+)
+QUICK_SET = (("tiny", "tiny.yaml"),)
+TINY = "title: Tiny\nexercises:\n  - id: tall-cobra\n"
+
+
+def _routine(spec: str, routines_dir: Path) -> Any:
+    from stretchcast.content import load_collection, load_routine
+
+    collection = load_collection()
+    if spec.endswith(".yaml"):
+        return load_routine(collection, routines_dir / spec)
+    return load_routine(collection, spec)
+
+
+# -- child processes: one build each, so that peak memory is the build's ---------------------------
+
+
+def _encode_floor(path: Path) -> float:
+    """Seconds to encode the decoded track again with the same encoder and settings, nothing else."""
+    import lameenc
+    import soundfile
+
+    pcm, rate = soundfile.read(path, dtype="int16")
+    data = pcm.tobytes()
+    encoder = lameenc.Encoder()
+    encoder.set_bit_rate(BITRATE)
+    encoder.set_in_sample_rate(rate)
+    encoder.set_out_sample_rate(rate)
+    encoder.set_channels(1)
+    encoder.set_quality(5)  # mp3.Mp3Writer's
+    began = time.perf_counter()
+    encoder.encode(data)
+    encoder.flush()
+    return time.perf_counter() - began
+
+
+def child_warm(spec: str, routines_dir: Path, out_dir: Path) -> dict[str, Any]:
+    """One warm build (fake voice, cache from $STRETCHCAST_CACHE), then the encode floor of its output."""
+    from stretchcast.pipeline import BuildOptions, build
+    from stretchcast.testing import FakeVoice
+
+    routine = _routine(spec, routines_dir)
+    began = time.perf_counter()
+    result = build(routine, voice=FakeVoice(), options=BuildOptions(out_dir=out_dir))
+    seconds = time.perf_counter() - began
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+
+    floor = _encode_floor(result.mp3)
+    return {
+        "seconds": seconds,
+        "floor": floor,
+        "rss": rss,
+        "minutes": result.timeline.duration_ms / 60000,
+        "events": sum(1 for _ in result.timeline.speech()),
+        "distinct": len(result.timeline.texts()),
+        "cached": result.cues_cached,
+        "synthesized": result.cues_synthesized,
+        "lufs": result.loudness_lufs,
+    }
+
+
+def child_naive(spec: str, routines_dir: Path) -> dict[str, Any]:
+    """The same cue audio assembled the naive way, pydub ``+=`` in a loop, then encoded the same way."""
+    import lameenc
+    import numpy as np
+    from pydub import AudioSegment
+
+    from stretchcast import tones
+    from stretchcast.cues import CueSet
+    from stretchcast.testing import FakeVoice
+    from stretchcast.timeline import compile_timeline
+    from stretchcast.voices.cache import CueCache
+
+    routine = _routine(spec, routines_dir)
+    cues = CueSet(FakeVoice(), RATE, cache=CueCache.default())
+    cues.prepare(compile_timeline(routine).texts())
+    timeline = compile_timeline(routine, cues.length_ms)
+
+    def segment(x: Any) -> AudioSegment:
+        pcm = np.clip(np.round(x * 32767.0), -32768, 32767).astype(np.int16)
+        return AudioSegment(pcm.tobytes(), frame_rate=RATE, sample_width=2, channels=1)
+
+    began = time.perf_counter()
+    track = AudioSegment.silent(duration=0, frame_rate=RATE)
+    for event in timeline.events:
+        if event.kind == "speech" and event.text:
+            track += segment(cues[event.text] * 10 ** (event.gain_db / 20))
+        elif event.kind == "tone" and event.text:
+            track += segment(tones.chime(event.text, event.duration_ms * RATE // 1000, RATE))
+        else:
+            track += AudioSegment.silent(duration=event.duration_ms, frame_rate=RATE)
+    assembled = time.perf_counter() - began
+    encoder = lameenc.Encoder()
+    encoder.set_bit_rate(BITRATE)
+    encoder.set_in_sample_rate(RATE)
+    encoder.set_out_sample_rate(RATE)
+    encoder.set_channels(1)
+    encoder.set_quality(5)
+    encoder.encode(track.raw_data)
+    encoder.flush()
+    return {"seconds": time.perf_counter() - began, "assemble": assembled}
+
+
+def child_cold_piper(spec: str, routines_dir: Path, out_dir: Path) -> dict[str, Any]:
+    """A build with Piper into an empty cue cache: engine calls, speech and synthesis time."""
+    from stretchcast.pipeline import BuildOptions, build
+    from stretchcast.voices import Choice, ready_voice
+    from stretchcast.voices.base import Speech
+
+    piper = ready_voice("piper")  # loaded before timing: the model load is not synthesis
+    calls: list[tuple[float, float]] = []  # (seconds of speech, seconds spent)
+
+    class Counting:
+        name = piper.name
+
+        def identity(self) -> Any:
+            return piper.identity()
+
+        def describe(self) -> str:
+            return piper.describe()
+
+        def synthesize(self, text: str) -> Speech:
+            began = time.perf_counter()
+            speech = piper.synthesize(text)
+            calls.append((len(speech.samples) / speech.sample_rate, time.perf_counter() - began))
+            return speech
+
+    routine = _routine(spec, routines_dir)
+    began = time.perf_counter()
+    result = build(routine, voice=Choice(Counting(), "benchmark"), options=BuildOptions(out_dir=out_dir))
+    cold = time.perf_counter() - began
+    spoken = len(calls)
+    # and again, warm: Piper's cues (unlike the fake voice's) need the master limiter here and there
+    began = time.perf_counter()
+    build(routine, voice=Choice(Counting(), "benchmark"), options=BuildOptions(out_dir=out_dir))
+    warm = time.perf_counter() - began
+    return {
+        "seconds": cold,
+        "warm": warm,
+        "floor": _encode_floor(result.mp3),
+        "warm_calls": len(calls) - spoken,
+        "calls": spoken,
+        "distinct": len(result.timeline.texts()),
+        "speech": sum(s for s, _ in calls[:spoken]),
+        "synthesis": sum(t for _, t in calls[:spoken]),
+        "minutes": result.timeline.duration_ms / 60000,
+    }
+
+
+def child_builder(repeat: int) -> dict[str, Any]:
+    """The routine builder's recompute (plan, duration, plot data) after each kind of slider change."""
+    from stretchcast.builder import RoutineModel
+
+    model = RoutineModel(preset="standard", voice="fake")
+    sways = model.exercises["knee-sways"]
+    changes: list[tuple[str, Callable[[int], None]]] = [
+        ("reps", lambda i: setattr(sways, "reps", 4 + i % 5)),
+        ("hold", lambda i: setattr(sways, "hold", 2 + i % 4)),
+        ("rounds", lambda i: setattr(model, "rounds", 1 + i % 3)),
+        ("pace", lambda i: setattr(model, "pace", 0.8 + 0.1 * (i % 5))),
+    ]
+    times: list[float] = []
+    for i in range(repeat):
+        for _name, change in changes:
+            began = time.perf_counter()
+            change(i + 1)
+            times.append((time.perf_counter() - began) * 1000)
+    return {"median_ms": statistics.median(times), "max_ms": max(times), "changes": len(times)}
+
+
+def _child_main(argv: Sequence[str]) -> None:
+    kind, *rest = argv
+    if kind == "warm":
+        out = child_warm(rest[0], Path(rest[1]), Path(rest[2]))
+    elif kind == "naive":
+        out = child_naive(rest[0], Path(rest[1]))
+    elif kind == "piper":
+        out = child_cold_piper(rest[0], Path(rest[1]), Path(rest[2]))
+    elif kind == "builder":
+        out = child_builder(int(rest[0]))
+    else:
+        raise SystemExit(f"unknown child {kind!r}")
+    print(json.dumps(out))
+
+
+def _run_child(args: Sequence[str], env: dict[str, str]) -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--child", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"benchmark child {args[0]} failed:\n{proc.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+# -- the run -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    """One routine's figures."""
+
+    label: str
+    minutes: float
+    events: int
+    distinct: int
+    build_s: float
+    floor_s: float
+    ratio: float
+    naive_s: float
+    rss_mb: float
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def run(*, quick: bool, repeat: int, out: Path, piper: str | None) -> str:
+    """Run every measurement, write ``out`` and return its text."""
+    work = Path(tempfile.mkdtemp(prefix="stretchcast-bench-"))
+    routines_dir = ROUTINES
+    cases: Sequence[tuple[str, str]] = FULL_SET
+    if quick:
+        routines_dir = work / "routines"
+        routines_dir.mkdir()
+        (routines_dir / "tiny.yaml").write_text(TINY, encoding="utf-8")
+        cases = QUICK_SET
+    env = {**os.environ, "STRETCHCAST_CACHE": str(work / "cache"), "PYTHONHASHSEED": "0"}
+
+    rows: list[Row] = []
+    for label, spec in cases:
+        _say(f"warm build: {label}")
+        _run_child(["warm", spec, str(routines_dir), str(work / "prime")], env)  # fills the cue cache
+        runs = [_run_child(["warm", spec, str(routines_dir), str(work / "out")], env) for _ in range(repeat)]
+        assert all(r["synthesized"] == 0 for r in runs), "a warm build spoke a cue"
+        _say(f"naive baseline: {label}")
+        naive = _run_child(["naive", spec, str(routines_dir)], env)
+        rows.append(
+            Row(
+                label=label,
+                minutes=runs[0]["minutes"],
+                events=runs[0]["events"],
+                distinct=runs[0]["distinct"],
+                build_s=statistics.median(r["seconds"] for r in runs),
+                floor_s=statistics.median(r["floor"] for r in runs),
+                ratio=statistics.median(r["seconds"] / r["floor"] for r in runs),
+                naive_s=naive["seconds"],
+                rss_mb=max(r["rss"] for r in runs) / 2**20,
+            )
+        )
+
+    cold: dict[str, Any] | None = None
+    if piper:
+        _say(f"cold build with Piper: {piper}")
+        cold_env = {**env, "STRETCHCAST_CACHE": str(work / "cold-cache")}
+        cold = _run_child(["piper", piper, str(routines_dir), str(work / "cold")], cold_env)
+    _say("builder recompute")
+    builder = _run_child(["builder", "5" if quick else "25"], env)
+
+    text = report(rows, cold, builder, quick=quick, repeat=repeat)
+    out.write_text(text, encoding="utf-8")
+    return text
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "**not met**"
+
+
+def report(
+    rows: Sequence[Row], cold: dict[str, Any] | None, builder: dict[str, Any], *, quick: bool, repeat: int
+) -> str:
+    """RESULTS.md: the table, each target beside its figure, the machine and the versions."""
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Written by `make bench` ({'quick smoke run' if quick else 'full run'}) on "
+        f"{datetime.date.today().isoformat()}; every figure below is from this one run. Times are "
+        f"medians of {repeat} warm builds, each in a fresh process, timed around `build()` (imports "
+        "excluded, everything a build does included: cues from the cache, mastering, encoding, tags, "
+        f"cover, captions, manifest, synced writes). Mono MP3, {RATE} Hz, {BITRATE} kbit/s, fake voice "
+        "(the audio a real voice gives costs the same once cached).",
+        "",
+        "| routine | minutes | cue events | distinct cues | warm build s | encode floor s | build / floor "
+        "| naive s | naive / build | peak RSS MB |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.label} | {r.minutes:.1f} | {r.events} | {r.distinct} | {r.build_s:.2f} | {r.floor_s:.2f} "
+            f"| {r.ratio:.2f} | {r.naive_s:.2f} | {r.naive_s / r.build_s:.1f} | {r.rss_mb:.0f} |"
+        )
+    lines += ["", "## Targets (issue 8)", "", "| target | figure | |", "| --- | --- | --- |"]
+    worst = max(rows, key=lambda r: r.ratio)
+    lines.append(
+        f"| warm build <= {FLOOR_RATIO_MAX} x the encode floor at every length | worst {worst.ratio:.2f} "
+        f"({worst.label}) | {_met(worst.ratio <= FLOOR_RATIO_MAX)} |"
+    )
+    by_label = {r.label: r for r in rows}
+    six, sixty = by_label.get("6 min"), by_label.get("60 min")
+    if sixty is not None and six is not None:
+        speedup = sixty.naive_s / sixty.build_s
+        lines.append(
+            f"| >= {NAIVE_SPEEDUP_MIN:g} x faster than the naive baseline at 60 minutes | {speedup:.1f} x "
+            f"({sixty.naive_s:.1f} s against {sixty.build_s:.2f} s) | {_met(speedup >= NAIVE_SPEEDUP_MIN)} |"
+        )
+        rss_ratio = sixty.rss_mb / six.rss_mb
+        lines.append(
+            f"| peak RSS of the 60-minute build <= {RSS_RATIO_MAX} x the 6-minute build's "
+            f"| {rss_ratio:.2f} x "
+            f"({sixty.rss_mb:.0f} MB against {six.rss_mb:.0f} MB) | {_met(rss_ratio <= RSS_RATIO_MAX)} |"
+        )
+        growth = sixty.build_s / six.build_s
+        lines.append(
+            f"| t(60 min) / t(6 min) <= {GROWTH_MAX:g} | {growth:.1f} "
+            f"(audio {sixty.minutes / six.minutes:.1f} "
+            f"times as long) | {_met(growth <= GROWTH_MAX)} |"
+        )
+    lines.append(
+        f"| builder recompute after a slider change <= {RECOMPUTE_MS_MAX:g} ms | median "
+        f"{builder['median_ms']:.1f} ms, worst {builder['max_ms']:.1f} ms ({builder['changes']} changes) "
+        f"| {_met(builder['max_ms'] <= RECOMPUTE_MS_MAX)} |"
+    )
+    if cold is not None:
+        lines.append(
+            f"| cold build: engine calls = distinct cues "
+            f"| {cold['calls']} calls, {cold['distinct']} distinct "
+            f"cues | {_met(cold['calls'] == cold['distinct'])} |"
+        )
+    if cold is not None:
+        lines += [
+            "",
+            "## Cold build with Piper",
+            "",
+            f"An empty cue cache, the Piper voice loaded beforehand: "
+            f"{cold['minutes']:.1f} minutes of routine "
+            f"built in {cold['seconds']:.1f} s. {cold['calls']} engine calls for {cold['distinct']} distinct "
+            f"cues; {cold['speech']:.1f} s of speech synthesized in {cold['synthesis']:.1f} s, "
+            f"{cold['speech'] / cold['synthesis']:.1f} s of speech per second of synthesis. "
+            "Built again with the "
+            f"cache warm: {cold['warm']:.2f} s against an encode floor of {cold['floor']:.2f} s "
+            f"({cold['warm'] / cold['floor']:.2f} x; {cold['warm_calls']} engine calls).",
+        ]
+    lines += ["", "## Machine and versions", "", *machine()]
+    return "\n".join(lines) + "\n"
+
+
+def machine() -> list[str]:
+    """The machine and the versions that matter, one bullet each."""
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    memory = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/meminfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("MemTotal"):
+                memory = f", {int(line.split()[1]) / 2**20:.0f} GB memory"
+    packages = ["stretchcast", "numpy", "scipy", "lameenc", "soundfile", "pydub", "pyloudnorm", "piper-tts"]
+    versions = ", ".join(f"{p} {_version(p)}" for p in packages)
+    return [
+        f"- CPU: {cpu}, {os.cpu_count()} cores{memory} (shared with other work: expect some noise)",
+        f"- {platform.system()} {platform.release()}, Python {platform.python_version()}",
+        f"- {versions}",
+    ]
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "absent"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line: ``python benchmarks/bench.py [--quick] [--repeat N] [--out FILE] [--no-piper]``."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="a tiny routine, once: checks the script works")
+    parser.add_argument("--repeat", type=int, default=None, help="warm builds per routine (3; quick: 1)")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the results")
+    parser.add_argument("--no-piper", action="store_true", help="skip the cold build with Piper")
+    parser.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        _child_main(args.child)
+        return 0
+    repeat = args.repeat or (1 if args.quick else 3)
+    piper = None if args.no_piper else ("tiny.yaml" if args.quick else "standard")
+    text = run(quick=args.quick, repeat=repeat, out=args.out, piper=piper)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
