@@ -38,13 +38,28 @@ ROUTINE_FILES = [
         ("YAML syntax error",),
         5,
     ),
-    Case("yaml-tab-indent", "title: x\nexercises:\n\t- id: knee-sways\n", (), ("YAML syntax error",), 3),
+    Case(
+        "yaml-tab-indent",
+        "title: x\nexercises:\n\t- id: knee-sways\n",
+        (),
+        ("a tab character", "spaces only"),
+        3,
+    ),
     Case("unknown-key", GOOD + "    rep: 4\n", (), ("unknown field 'rep'", "Did you mean 'reps'"), 4),
+    Case("swapped-letters", GOOD + "    rpes: 4\n", (), ("unknown field 'rpes'", "Did you mean 'reps'"), 4),
+    Case(
+        "unclosed-quote",
+        'title: "x\nexercises:\n  - id: knee-sways\n',
+        (),
+        ("a quote is opened here and never closed",),
+        1,
+    ),
+    Case("top-level-list", "- id: knee-sways\n", (), ("found a list", "'title:' and 'exercises:'"), 1),
     Case("unknown-top-key", GOOD + "round: 2\n", (), ("unknown field 'round'", "Did you mean 'rounds'"), 4),
     Case("missing-title", "exercises:\n  - id: knee-sways\n", (), ("required field 'title' is missing",), 1),
     Case("missing-exercises", "title: x\n", (), ("required field 'exercises' is missing",), 1),
     Case("wrong-type-reps", GOOD + "    reps: six\n", (), ("expected a number", "'six'"), 4),
-    Case("bool-for-number", GOOD + "    reps: yes\n", (), ("expected a number", "True"), 4),
+    Case("bool-for-number", GOOD + "    reps: yes\n", (), ("expected a number", "found true"), 4),
     Case("nan", GOOD + "    reps: .nan\n", (), ("expected a number",), 4),
     Case(
         "zero-reps",
@@ -118,6 +133,7 @@ ARGUMENTS = [
     Case("set-not-number", None, ("--set", "knee-sways.reps=lots"), ("'lots' is not a number",)),
     Case("set-unknown-exercise", None, ("--set", "knee-swys.reps=4"), ("Did you mean 'knee-sways'",)),
     Case("set-unknown-field", None, ("--set", "knee-sways.hodl=4"), ("Did you mean 'hold'",)),
+    Case("set-swapped-letters", None, ("--set", "knee-sways.rpes=6"), ("Did you mean 'reps'",)),
     Case(
         "set-not-in-routine",
         "title: x\nexercises:\n  - id: tall-cobra\n",
@@ -196,7 +212,7 @@ class TestArguments:
         folder.mkdir()
         out = tmp_path / "out"
         code, err = _run(capsys, ["build", str(folder), "-o", str(out)])
-        _check(code, err, Case("folder", None, (), ("not found",)), out)
+        _check(code, err, Case("folder", None, (), ("is a folder, not a routine file",)), out)
 
 
 def _content_copy(tmp_path: Path) -> Path:

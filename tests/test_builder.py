@@ -251,6 +251,7 @@ class TestSave:
 
     def test_never_overwrites(self, model: RoutineModel, tmp_path: Path) -> None:
         """Saving over a file is an error that leaves the file as it was, unless replace is asked."""
+        model.exercises["knee-sways"].reps = 7  # the title is now "... (adjusted)" and stays so
         path = model.save(tmp_path)
         first = path.read_text()
         model.exercises["knee-sways"].reps = 8
@@ -301,7 +302,7 @@ class TestRender:
         # "about N minutes" with real lengths, and the total grows to match
         assert progress[-1][0] == progress[-1][1] >= len(planned.texts())
         assert [done for done, _ in progress] == list(range(1, len(progress) + 1))
-        assert result.mp3 == tmp_path / "si-joint-routine-gentle.mp3"
+        assert result.mp3 == tmp_path / "si-joint-routine-gentle-adjusted.mp3"  # exercises were unticked
 
     def test_voice_unavailable(self, collection: Collection, tmp_path: Path) -> None:
         """A voice that cannot speak is a VoiceError and nothing is written."""

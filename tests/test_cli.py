@@ -26,7 +26,14 @@ class TestCommands:
         """list shows every exercise with its dose and range, and the presets with lengths."""
         code, out, _ = run(capsys, "list")
         assert code == 0
-        assert "knee-sways" in out and "allowed 4 to 8" in out
+        for shown in (
+            "reps 6 per side (4 to 8)",
+            "hold 3 s (2 to 5)",
+            "rest 15 s (5 to 60)",
+            "sets 1 (1 to 3)",
+        ):
+            assert shown in out
+        assert "pace 2 s (1 to 5)" in out and "hold 10 s (fixed)" in out and "hold: none" in out
         for name in ("gentle", "standard", "full"):
             assert name in out
 
@@ -113,3 +120,78 @@ class TestBadInput:
         with pytest.raises(SystemExit) as exc:
             main(["build", "--colour"])
         assert exc.value.code == 2
+
+
+class TestListJson:
+    """list --json gives the same facts as data."""
+
+    def test_every_range(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """Each exercise lists default, min and max of every dose field, and the presets their lengths."""
+        code, out, _ = run(capsys, "list", "--json")
+        data = json.loads(out)
+        sways = next(e for e in data["exercises"] if e["id"] == "knee-sways")
+        assert code == 0 and sways["dose"]["reps"] == {"default": 6, "min": 4, "max": 8, "unit": ""}
+        assert set(sways["dose"]) == {"reps", "hold", "rest", "sets", "pace"}
+        assert [r["name"] for r in data["routines"]] == ["gentle", "standard", "full"]
+
+
+class TestArgumentMistakes:
+    """What argparse catches reads like every other message: two lines, a suggestion, exit 2."""
+
+    @pytest.mark.parametrize(
+        ("args", "first", "second"),
+        [
+            (["biuld", "standard"], "there is no command 'biuld'", "Did you mean 'build'?"),
+            (["build", "--pace", "fast"], "invalid float value: 'fast'", "stretchcast build --help"),
+            (["build", "--pase", "1.5"], "unknown argument", "Did you mean '--pace'?"),
+            (["build", "--no-chime"], "unknown argument: --no-chime", "Did you mean '--no-chimes'?"),
+            ([], "a command is needed", "stretchcast list"),
+            (["cache"], "'stretchcast cache' needs info|clear", "cache --help"),
+        ],
+    )
+    def test_two_plain_lines(
+        self, capsys: pytest.CaptureFixture[str], args: list[str], first: str, second: str
+    ) -> None:
+        """The message names the mistake and the way to the right words."""
+        with pytest.raises(SystemExit) as exc:
+            main(args)
+        err = capsys.readouterr().err
+        lines = err.strip().splitlines()
+        assert exc.value.code == 2 and len(lines) == 2
+        assert first in lines[0] and second in lines[1] and "usage:" not in err
+
+
+class TestAdjustedRoutines:
+    """A routine changed on the command line says so."""
+
+    def test_adjusted_title(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """--set marks the title as adjusted, so tags, page and feed do not pass it off as the preset."""
+        _, out, _ = run(capsys, "plan", "standard", "--set", "knee-sways.reps=8", "--json")
+        assert json.loads(out)["title"] == "SI joint routine, standard (adjusted)"
+        _, out, _ = run(capsys, "plan", "standard", "--json")
+        assert json.loads(out)["title"] == "SI joint routine, standard"
+
+    def test_adjusted_build_is_not_the_preset_track(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        """An adjusted build carries the adjusted title and no preset track number."""
+        assert main(["build", "gentle", "--voice", "fake", "--pace", "1.2", "-o", str(tmp_path)]) == 0
+        manifest = json.loads((tmp_path / "gentle.json").read_text())
+        assert manifest["tags"]["title"].endswith("(adjusted)") and manifest["tags"]["tracks"] is None
+
+    def test_new_names_its_origin(self, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+        """'new' adds .yaml when missing and replaces the preset's description with where it came from."""
+        assert main(["new", str(tmp_path / "morning"), "--from", "gentle", "--set", "knee-sways.reps=5"]) == 0
+        text = (tmp_path / "morning.yaml").read_text()
+        assert "description: Made from the 'gentle' routine with --set knee-sways.reps=5." in text
+        assert f"stretchcast build {tmp_path / 'morning.yaml'}" in text
+
+
+class TestVoiceInput:
+    """A language no voice speaks is a mistake in the input, not a broken install."""
+
+    def test_unknown_language(self, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+        """--lang zz exits 2 with an example of a language, nothing written."""
+        code, _, err = run(capsys, "build", "gentle", "--lang", "zz", "-o", str(tmp_path / "out"))
+        assert code == 2 and "no voice can speak as asked" in err and "Reinstall" not in err
+        assert not (tmp_path / "out").exists()

@@ -220,8 +220,10 @@ class TestDiskFaults:
     def test_output_is_a_file(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """An output path that is a file: exit 4 and the fix, before anything is spoken."""
         blocker = write(tmp_path, "audio", "not a folder")
-        code, err = run(capsys, "build", "gentle", "--voice", "fake", "-o", str(blocker / "sub"))
+        code = main(["build", "gentle", "--voice", "fake", "-o", str(blocker / "sub")])
+        out, err = capsys.readouterr()
         assert code == 4 and "it is a file, not a folder" in err and "-o DIR" in err
+        assert "Voice:" not in out  # refused before any voice was loaded
         assert blocker.read_text() == "not a folder"
 
     def test_read_only_output_folder(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -240,8 +240,9 @@ class TestRenderAndSave:
 
     def test_save_never_overwrites(self, builder: RoutineBuilder, tmp_path: Path) -> None:
         """Saving twice says the file exists and keeps it; with Replace ticked it is replaced."""
+        builder.controls.exercises["knee-sways"].sliders["reps"].value = 5  # now "... (adjusted)"
         builder.controls.save.click()
-        path = tmp_path / "my-routines" / "si-joint-routine-standard.yaml"
+        path = tmp_path / "my-routines" / "si-joint-routine-standard-adjusted.yaml"
         first = path.read_text()
         builder.controls.exercises["knee-sways"].sliders["reps"].value = 7
         builder.controls.save.click()

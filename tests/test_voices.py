@@ -255,7 +255,7 @@ class TestChoice:
         )
         assert re.search(r"piper\s+works here\s+Piper 1\.\d+", out)
         assert re.search(r"espeak\s+works here\s+espeak-ng", out)
-        assert "auto picks piper, because gtts (gTTS unreachable" in out
+        assert "auto picks piper (passed over gtts: gTTS unreachable" in out
         assert "sends the text of every cue to Google" in out
 
     def test_voices_command_with_google(

@@ -9,7 +9,6 @@ were read, so that unknown keys are reported with a suggestion instead of being 
 from __future__ import annotations
 
 import contextlib
-import difflib
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from .errors import ContentError, Where
+from .errors import ContentError, Where, closest, did_you_mean
 
 MAX_FILE_BYTES = 256 * 1024
 _PLAIN_TAGS = {
@@ -68,18 +67,69 @@ def read_document(path: Path) -> yaml.Node:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        problem = err.problem or err.context or "invalid YAML"
+        problem, fix, at_start = _plain_syntax_error(err.problem or err.context or "", err.context or "")
+        mark = (err.context_mark if at_start else None) or err.problem_mark or err.context_mark
         raise ContentError(
             f"YAML syntax error: {problem}",
             where=Where(path, mark.line + 1, mark.column + 1) if mark else Where(path),
-            fix="Check indentation and that every 'key: value' pair has a space after the colon.",
+            fix=fix,
         ) from None
     except yaml.YAMLError as err:
         raise ContentError(f"YAML syntax error: {err}", where=Where(path)) from None
     if node is None:
         raise ContentError("file is empty", where=Where(path), fix="See content/si-joint/ for examples.")
     return node
+
+
+# PyYAML's words for common mistakes, and what they mean to a person writing a routine by hand:
+# (a phrase in its message, a phrase in its context or "", what to say, the fix, point at the start).
+_SYNTAX = (
+    (
+        "found character '\\t'", "",
+        "a tab character", "Indent with spaces only; YAML does not allow tabs.", False,
+    ),
+    (
+        "found unexpected end of stream", "quoted scalar",
+        "a quote is opened here and never closed", "Close the quote on the same line, or remove it.", True,
+    ),
+    (
+        "expected <block end>", "",
+        "this line is indented differently from the lines around it",
+        "Line up keys of the same level under each other, with spaces.", False,
+    ),
+    (
+        "mapping values are not allowed here", "",
+        "a ':' where none can be",
+        "Put a space after each 'key:', and quote text that contains ': '.", False,
+    ),
+    (
+        "could not find expected ':'", "",
+        "a line that is not 'key: value'",
+        "Write each setting as 'key: value' (a space after the colon).", False,
+    ),
+    (
+        "<stream end>", "",
+        "the file ends in the middle of something",
+        "Close every '[' with ']' and every '{' with '}', or write lists as '- item' lines.", False,
+    ),
+    (
+        "expected a single document", "",
+        "more than one document in the file ('---')",
+        "A routine file is one document: remove the '---' line and what is not the routine.", False,
+    ),
+)  # fmt: skip
+
+
+def _plain_syntax_error(problem: str, context: str) -> tuple[str, str, bool]:
+    """PyYAML's ``problem`` in plain words, a fix, and whether to point where it started."""
+    for phrase, in_context, plain, fix, at_start in _SYNTAX:
+        if phrase in problem and in_context in context:
+            return plain, fix, at_start
+    return (
+        problem or "invalid YAML",
+        "Check indentation (spaces, lined up) and that every 'key: value' has a space after the colon.",
+        False,
+    )
 
 
 class Mapping:
@@ -157,11 +207,11 @@ class Mapping:
         if key not in self._items:
             if required:
                 # A misspelt key is more helpful to point at than the missing one it was meant to be.
-                typo = difflib.get_close_matches(key, [k for k in self._items if k not in self._read], n=1)
+                typo = closest(key, [k for k in self._items if k not in self._read])
                 if typo:
                     raise ContentError(
-                        f"unknown field '{typo[0]}'",
-                        where=self._key_where(typo[0]),
+                        f"unknown field '{typo}'",
+                        where=self._key_where(typo),
                         fix=f"Did you mean '{key}'?",
                     )
                 raise self.error(f"required field '{key}' is missing", fix=f"Add a '{key}:' line.")
@@ -194,7 +244,7 @@ class Mapping:
             return None
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.error(
-                f"expected a whole number, found {value!r}",
+                f"expected a whole number, found {_as_written(value)}",
                 key=key,
                 fix=f"Use a number from {lo} to {hi}.",
             )
@@ -212,7 +262,7 @@ class Mapping:
             with contextlib.suppress(ValueError):
                 value = float(value)
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            raise self.error(f"expected a number, found {value!r}", key=key, fix=fix)
+            raise self.error(f"expected a number, found {_as_written(value)}", key=key, fix=fix)
         return float(value)
 
     def number(self, key: str, *, lo: float, hi: float, required: bool = True) -> float | None:
@@ -232,7 +282,7 @@ class Mapping:
         if value is None:
             return default
         if not isinstance(value, bool):
-            raise self.error(f"expected true or false, found {value!r}", key=key)
+            raise self.error(f"expected true or false, found {_as_written(value)}", key=key)
         return value
 
     def texts(
@@ -299,8 +349,7 @@ class Mapping:
         for key in self._items:
             if key not in self._read:
                 known = sorted(allowed if allowed is not None else self._read)
-                close = difflib.get_close_matches(key, known, n=1)
-                hint = f"Did you mean '{close[0]}'? " if close else ""
+                hint = did_you_mean(key, known)
                 raise ContentError(
                     f"unknown field '{key}'",
                     where=self._key_where(key),
@@ -341,6 +390,17 @@ def _check_tag(node: yaml.Node, path: Path, field: str) -> None:
         where=Where(path, mark.line + 1, mark.column + 1, field or None),
         fix="Content files hold plain text, numbers, lists and mappings only; remove the '!' tag.",
     )
+
+
+def _as_written(value: Any) -> str:
+    """A value as YAML spells it (true, not True), for messages."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "nothing"
+    if isinstance(value, float) and not math.isfinite(value):
+        return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
+    return repr(value) if isinstance(value, str) else str(value)
 
 
 def _describe(node: yaml.Node) -> str:

@@ -26,6 +26,7 @@ from traitlets import Bool, Float, HasTraits, Instance, Int, TraitError, Tuple, 
 
 from . import _yaml
 from .content import (
+    ADJUSTED,
     PACE_FACTOR_RANGE,
     Collection,
     Dose,
@@ -294,17 +295,36 @@ class RoutineModel(HasTraits):
     # -- derived -------------------------------------------------------------------------------
 
     @observe("title", "rounds", "voice", "pace", "chimes", "countdown", "order")
-    def _setting_changed(self, _change: Mapping[str, Any]) -> None:
-        if not self._holding:
-            self._recompute()
+    def _setting_changed(self, change: Mapping[str, Any]) -> None:
+        if self._holding:
+            return
+        if change["name"] in ("pace", "chimes", "countdown"):
+            self._mark_adjusted()
+        self._recompute()
 
     def _exercise_changed(self, _change: Mapping[str, Any]) -> None:
         if self._holding:
             return
-        # Once a dose or the selection changes, the preset's description no longer fits.
-        if self.preset:
-            self.description = f"Adjusted from the '{self.preset}' preset."
+        self._mark_adjusted()
         self._recompute()
+
+    def _mark_adjusted(self) -> None:
+        """Once a dose, the selection or the guidance changes, the preset's words no longer fit.
+
+        The title gains " (adjusted)" as on the command line (``build standard --set ...``), so
+        the builder and the CLI plan the same routine for the same changes, and a track never
+        passes itself off as the preset.
+        """
+        if not self.preset:
+            return
+        self.description = f"Adjusted from the '{self.preset}' preset."
+        preset_title = self.preset_routine(self.preset).title
+        if self.title == preset_title:
+            self._holding += 1  # the caller recomputes once, with the new title
+            try:
+                self.title = f"{preset_title}{ADJUSTED}"
+            finally:
+                self._holding -= 1
 
     def _title(self) -> tuple[str, str]:
         """The title as a routine file will read it back, and the problem with it ("" if none)."""

@@ -11,32 +11,82 @@ import dataclasses
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, cast
 
 from . import __version__, words
 from .content import (
+    DOSE_FIELDS,
     PACE_FACTOR_RANGE,
     Collection,
+    Exercise,
     Routine,
     load_collection,
     load_routine,
     save_routine,
 )
 from .cues import abandoned_engines
-from .errors import StretchcastError
+from .errors import StretchcastError, did_you_mean
+from .export import check_writable
 from .pipeline import DEFAULT_BITRATE, DEFAULT_SAMPLE_RATE, BuildOptions, build, plan, with_guidance
 from .timeline import Timeline
 from .voices import choose_voice
 from .voices import commands as voice_commands
 
 log = logging.getLogger("stretchcast")
+INTERRUPTED = 130  # the shell's code for a process stopped by Ctrl-C (128 + SIGINT)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its mistakes reported like every other stretchcast message: two plain lines.
+
+    Abbreviated options are off: "--no-chime" must not quietly mean "--no-chimes".
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        """Print what was wrong and how to find the right words; exit 2."""
+        problem, fix = message, f"Run '{self.prog} --help' to see what it takes."
+        choice = re.match(r"argument (\S+): invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        unknown = re.match(r"unrecognized arguments: (.*)", message)
+        if choice and choice.group(1) == "COMMAND":
+            commands = re.findall(r"'([^']*)'", choice.group(3))
+            problem = f"there is no command '{choice.group(2)}'"
+            fix = f"{did_you_mean(choice.group(2), commands)}Commands: {', '.join(commands)}."
+        elif message.startswith("the following arguments are required: COMMAND"):
+            problem = "say what to do: a command is needed"
+            fix = "Start with 'stretchcast list', then 'stretchcast build standard' (--help lists all)."
+        elif message.startswith("the following arguments are required: "):
+            problem = f"'{self.prog}' needs {message.split(': ', 1)[1]}"
+        elif unknown:
+            words = unknown.group(1).split()
+            options = [o for o in _all_options(self) if o.startswith("--")]
+            hints = [did_you_mean(w, options) for w in words if w.startswith("-")]
+            problem = f"unknown argument{'s' if len(words) > 1 else ''}: {unknown.group(1)}"
+            fix = "".join(hints) + "Run 'stretchcast COMMAND --help' to see a command's options."
+        sys.stderr.write(f"stretchcast: {problem}\n  {fix}\n")
+        raise SystemExit(2)
+
+
+def _all_options(parser: argparse.ArgumentParser) -> list[str]:
+    """Every option string of ``parser`` and of its subcommands."""
+    found: list[str] = []
+    for action in parser._actions:
+        found += action.option_strings
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                found += _all_options(child)
+    return sorted(set(found))
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="stretchcast",
         description="Guided audio routines for SI joint stretches: plan them, build them as MP3s.",
         epilog="Start with 'stretchcast list', then 'stretchcast build standard'.",
@@ -46,9 +96,15 @@ def _parser() -> argparse.ArgumentParser:
         "--content", type=Path, metavar="DIR", help="content folder (default: content/si-joint)"
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = cast(
+        "argparse._SubParsersAction[argparse.ArgumentParser]",
+        parser.add_subparsers(dest="command", metavar="COMMAND", required=True),
+    )
 
-    sub.add_parser("list", help="exercises with their doses, and routines with their lengths")
+    p_list = sub.add_parser(
+        "list", help="exercises with their doses and ranges, and routines with their lengths"
+    )
+    p_list.add_argument("--json", action="store_true", help="the same as data")
 
     def routine_args(p: argparse.ArgumentParser) -> None:
         p.add_argument(
@@ -131,7 +187,7 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=DEFAULT_SAMPLE_RATE,
         metavar="HZ",
-        help="22050 (default) or 44100",
+        help="16000, 22050 (default), 24000, 32000, 44100 or 48000",
     )
     p_build.add_argument(
         "--bitrate",
@@ -203,27 +259,73 @@ def _serve(args: argparse.Namespace) -> int:
 # --- end of serve --------------------------------------------------------------------------------------
 
 
+def _changes(args: argparse.Namespace) -> list[str]:
+    """The command-line changes to the routine, as typed."""
+    changes = [f"--set {o}" for o in args.overrides]
+    if args.pace is not None:
+        changes.append(f"--pace {args.pace:g}")
+    changes += [f"--no-{name}" for name in ("chimes", "countdown") if getattr(args, name) is False]
+    return changes
+
+
 def _routine(args: argparse.Namespace, collection: Collection) -> Routine:
+    # a changed routine comes back titled "... (adjusted)": it is not the file it came from
     routine = load_routine(collection, args.routine).with_overrides(args.overrides)
     return with_guidance(routine, pace=args.pace, chimes=args.chimes, countdown=args.countdown)
 
 
-def _list(collection: Collection) -> None:
-    print(f"{collection.title}: exercises\n")
+_FIELD_UNITS = {"reps": "", "hold": " s", "pace": " s", "rest": " s", "sets": ""}
+
+
+def _dose_lines(ex: Exercise) -> list[str]:
+    """Every dose field: its default and the range a routine or --set may use."""
+    parts = []
+    for field in DOSE_FIELDS:
+        rng = ex.ranges.of(field)
+        if field == "hold" and rng.max == 0:
+            parts.append("hold: none")
+            continue
+        unit = _FIELD_UNITS[field]
+        allowed = "fixed" if rng.min == rng.max else f"{rng.min:g} to {rng.max:g}"
+        per = f" {ex.reps_unit}" if field == "reps" else ""
+        parts.append(f"{field} {rng.default:g}{unit}{per} ({allowed})")
+    return ["; ".join(parts[:2]), "; ".join(parts[2:])]
+
+
+def _list(collection: Collection, as_json: bool) -> None:
+    presets = [(name, load_routine(collection, name)) for name in collection.presets()]
+    if as_json:
+        data = {
+            "collection": collection.id,
+            "exercises": [
+                {
+                    "id": ex.id,
+                    "name": ex.name,
+                    "position": ex.position,
+                    "dose": {
+                        f: dataclasses.asdict(ex.ranges.of(f)) | {"unit": _FIELD_UNITS[f].strip()}
+                        for f in DOSE_FIELDS
+                    },
+                }
+                for ex in collection.exercises
+            ],
+            "routines": [
+                {"name": name, "title": r.title, "estimated_ms": plan(r).duration_ms} for name, r in presets
+            ],
+        }
+        json.dump(data, sys.stdout, indent=2)
+        print()
+        return
+    print(f"{collection.title}: exercises, each dose's default and (allowed range)\n")
     for ex in collection.exercises:
-        r = ex.ranges
-        reps = f"{r.reps.default:g} {ex.reps_unit}".strip()
-        allowed = "" if r.reps.min == r.reps.max else f" (allowed {r.reps.min:g} to {r.reps.max:g})"
-        hold = ""
-        if r.hold.max > 0:
-            hold_range = "" if r.hold.min == r.hold.max else f" ({r.hold.min:g} to {r.hold.max:g})"
-            hold = f", hold {r.hold.default:g} s{hold_range}"
-        print(f"  {ex.id:<14} {ex.name}: {reps}{allowed}{hold}")
+        print(f"  {ex.id:<14} {ex.name}: {ex.position[:1].lower()}{ex.position[1:].rstrip('.')}")
+        for line in _dose_lines(ex):
+            print(f"  {'':<14}   {line}")
+    print("\n  'fixed': the source gives one value, so routines cannot change it.")
     print("\nRoutines (stretchcast build NAME):\n")
-    for name in collection.presets():
-        routine = load_routine(collection, name)
+    for name, routine in presets:
         print(f"  {name:<14} {words.clock(plan(routine).duration_ms):>6}  {routine.title}")
-    print("\nLengths are estimates until built; the voice sets the final length.")
+    print("\nChange a dose with --set EXERCISE.FIELD=VALUE. Lengths are estimates until built.")
 
 
 def _print_plan(timeline: Timeline, routine: Routine, events: bool) -> None:
@@ -252,9 +354,17 @@ def _plan_json(timeline: Timeline, routine: Routine) -> dict[str, Any]:
 
 
 def _new(args: argparse.Namespace, routine: Routine) -> int:
-    if args.title is not None:
-        routine = dataclasses.replace(routine, title=args.title.strip() or routine.title)
-    path = save_routine(routine, args.file, overwrite=args.force)
+    path = (
+        args.file if args.file.suffix in {".yaml", ".yml"} else args.file.with_name(args.file.name + ".yaml")
+    )
+    changes = _changes(args)
+    if args.title is not None or changes:
+        # the starting routine's description no longer describes this one
+        made = f"Made from the '{args.routine}' routine" + (f" with {' '.join(changes)}." if changes else ".")
+        routine = dataclasses.replace(
+            routine, title=(args.title or "").strip() or routine.title, description=made
+        )
+    save_routine(routine, path, overwrite=args.force)
     print(f"Wrote {path}. Edit it, then: stretchcast build {path}")
     return 0
 
@@ -278,6 +388,7 @@ def _build(args: argparse.Namespace, routine: Routine) -> int:
         split=args.split,
         year=args.year,
     )
+    check_writable(options.out_dir)  # before a voice is loaded or asked anything
     choice = choose_voice(
         args.voice or routine.voice or "auto",
         offline=args.offline,
@@ -289,11 +400,11 @@ def _build(args: argparse.Namespace, routine: Routine) -> int:
         routine,
         voice=choice,
         options=options,
-        progress=not args.quiet and sys.stderr.isatty(),
+        progress=not args.quiet,
         cache=voice_commands.cache_from(args),
     )
     if args.quiet:
-        print(result.mp3)
+        print(result.mp3.resolve())
         return 0
     if result.voice_reason != choice.reason:
         print(f"Voice changed: {result.voice} ({result.voice_reason})")
@@ -304,9 +415,9 @@ def _build(args: argparse.Namespace, routine: Routine) -> int:
         f"{result.cues_synthesized + result.cues_cached} cues ({result.cues_synthesized} new, "
         f"{result.cues_cached} from the cache), in {result.seconds:.1f} s"
     )
-    print(f"Manifest: {result.manifest}")
+    print(f"Manifest: {result.manifest.resolve()}")
     if result.playlist:
-        print(f"Playlist: {result.playlist} ({len(result.split)} tracks)")
+        print(f"Playlist: {result.playlist.resolve()} ({len(result.split)} tracks)")
     print(f"MP3: {result.mp3.resolve()}")
     return 0
 
@@ -327,7 +438,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         return voice_commands.run_command(args)
     collection = load_collection(args.content)
     if args.command == "list":
-        _list(collection)
+        _list(collection, args.json)
         return 0
     return _ROUTINE_COMMANDS[args.command](args, _routine(args, collection))
 
@@ -345,7 +456,7 @@ def _main(argv: Sequence[str] | None) -> int:
         if debug:
             raise
         print("stretchcast: interrupted; no partial files were left behind.", file=sys.stderr)
-        return 130
+        return INTERRUPTED
     except BrokenPipeError:
         # the reader went away (e.g. '| head'): not an error; keep Python from complaining at exit
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115, PTH123 - must stay open until exit
@@ -355,9 +466,11 @@ def _main(argv: Sequence[str] | None) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: run, and turn errors into one or two plain lines and an exit code."""
     code = _main(argv)
-    if argv is None and abandoned_engines():
-        # A hung engine's thread is still inside native code: normal interpreter shutdown could
-        # abort in it. Everything the user needs is written and flushed, so leave at once.
+    if argv is None and (code == INTERRUPTED or abandoned_engines()):
+        # After Ctrl-C or a hung engine, a native engine (onnxruntime) may still be running in a
+        # thread, and interpreter shutdown would abort inside it ("terminate called without an
+        # active exception"). Every file was already cleaned up while the exception unwound and
+        # the message is printed, so leave at once with the right exit code.
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)

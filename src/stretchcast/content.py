@@ -8,7 +8,6 @@ allowed range are errors that name the file, the line and the field, with the fi
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import os
 import re
@@ -21,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from . import _yaml
-from .errors import ContentError, OutputError, UsageError, Where
+from .errors import ContentError, OutputError, UsageError, Where, did_you_mean
 
 #: Fields a routine (or ``--set``) may override, each within the exercise's allowed range.
 DOSE_FIELDS = ("reps", "hold", "rest", "sets", "pace")
@@ -207,8 +206,7 @@ class Collection:
             if ex.id == exercise_id:
                 return ex
         ids = [ex.id for ex in self.exercises]
-        close = difflib.get_close_matches(exercise_id, ids, n=1)
-        hint = f"Did you mean '{close[0]}'? " if close else ""
+        hint = did_you_mean(exercise_id, ids)
         raise ContentError(
             f"there is no exercise called '{exercise_id}'",
             where=where,
@@ -232,6 +230,7 @@ class Guidance:
 
 
 PACE_FACTOR_RANGE = (0.5, 2.0)
+ADJUSTED = " (adjusted)"
 
 
 @dataclass(frozen=True)
@@ -261,7 +260,17 @@ class Routine:
         routine = self
         for text in overrides:
             routine = routine._override(text)
-        return routine
+        return routine.adjusted() if routine != self else routine
+
+    def adjusted(self) -> Routine:
+        """This routine marked as changed from its file: " (adjusted)" in the title, no file behind it.
+
+        A changed preset must not pass itself off as the preset (in tags, on the phone page, in the
+        feed), nor take the preset's place in the album.
+        """
+        if self.title.endswith(ADJUSTED):
+            return dataclasses.replace(self, path=None)
+        return dataclasses.replace(self, title=f"{self.title}{ADJUSTED}", path=None)
 
     def _override(self, text: str) -> Routine:
         where = Where(f"--set {text}")
@@ -273,8 +282,7 @@ class Routine:
                 fix="For example: --set knee-sways.reps=6",
             )
         if field not in DOSE_FIELDS:
-            close = difflib.get_close_matches(field, DOSE_FIELDS, n=1)
-            hint = f"Did you mean '{close[0]}'? " if close else ""
+            hint = did_you_mean(field, DOSE_FIELDS)
             raise UsageError(
                 f"--set: '{field}' is not a dose field",
                 fix=f"{hint}Fields: {', '.join(DOSE_FIELDS)}.",
@@ -574,6 +582,8 @@ def find_routine(collection: Collection, ref: str) -> Path:
     path = Path(ref)
     looks_like_path = path.suffix in {".yaml", ".yml"} or os.sep in ref or "/" in ref
     if looks_like_path or path.is_file():
+        if path.is_dir():
+            raise UsageError(f"'{ref}' is a folder, not a routine file", fix="Give the path to a .yaml file.")
         if not path.is_file():
             raise UsageError(
                 f"routine file '{ref}' not found",
@@ -583,8 +593,7 @@ def find_routine(collection: Collection, ref: str) -> Path:
     presets = collection.presets()
     if ref in presets:
         return collection.routines_dir / f"{ref}.yaml"
-    close = difflib.get_close_matches(ref, presets, n=1)
-    hint = f"Did you mean '{close[0]}'? " if close else ""
+    hint = did_you_mean(ref, presets)
     raise UsageError(
         f"there is no routine called '{ref}'",
         fix=f"{hint}Presets: {', '.join(presets)}; or give the path to a routine .yaml file.",
@@ -594,7 +603,11 @@ def find_routine(collection: Collection, ref: str) -> Path:
 def load_routine(collection: Collection, ref: str | Path) -> Routine:
     """Load a preset by name or a routine file by path, checked against the collection's exercises."""
     path = ref if isinstance(ref, Path) else find_routine(collection, ref)
-    doc = _yaml.Mapping(_yaml.read_document(path), path)
+    doc = _yaml.Mapping(
+        _yaml.read_document(path),
+        path,
+        fix="A routine file has 'title:' and 'exercises:' lines; see content/si-joint/routines/.",
+    )
     title = doc.text("title", max_len=80)
     description = doc.text("description", required=False, max_len=400)
     rounds = doc.integer("rounds", lo=1, hi=10, required=False) or 1
@@ -629,7 +642,12 @@ def load_routine(collection: Collection, ref: str | Path) -> Routine:
         for field in DOSE_FIELDS:
             if m.has(field):
                 rng = exercise.ranges.of(field)
-                value = m.numeric(field, fix=f"Use a number from {rng.min:g} to {rng.max:g}.")
+                value = m.numeric(
+                    field,
+                    fix=f"Use {rng.min:g}; the source allows no other value."
+                    if rng.min == rng.max
+                    else f"Use a number from {rng.min:g} to {rng.max:g}.",
+                )
                 assert value is not None
                 changes[field] = value
         m.finish(["id", *DOSE_FIELDS])
@@ -702,7 +720,7 @@ def save_routine(routine: Routine, path: Path, *, overwrite: bool = False) -> Pa
             f"'{path}' already exists; nothing was written",
             fix="Choose another name, or replace it on purpose ('--force', or 'Replace' in the builder).",
         )
-    text = routine_yaml(routine, path.name)
+    text = routine_yaml(routine, str(path))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
@@ -89,13 +90,12 @@ class CueSet:
     def _speak_all(self, texts: list[str], progress: bool) -> None:
         workers = min(parallelism(self.voice), len(texts))
         plural = "" if len(texts) == 1 else "s"
-        with tqdm(
-            total=len(texts),
-            desc=f"Speaking {len(texts)} new cue{plural} ({self.cached} from the cache)",
-            unit="cue",
-            disable=not progress,
-            leave=False,
-        ) as bar:
+        desc = f"Speaking {len(texts)} new cue{plural} ({self.cached} from the cache)"
+        # A bar on a terminal; one line where output goes to a log or a pipe (a bar there is noise).
+        live = progress and sys.stderr.isatty()
+        if progress and not live:
+            print(f"{desc}...", file=sys.stderr, flush=True)
+        with tqdm(total=len(texts), desc=desc, unit="cue", disable=not live, leave=False) as bar:
             if workers == 1:
                 for text in texts:
                     self._accept_new(text, self._speak(text))
@@ -194,8 +194,8 @@ def _within(seconds: float, speak: Callable[[], Speech], engine: str, text: str)
             done.set()
 
     worker = threading.Thread(target=run, name=f"{engine}-speak", daemon=True)
-    worker.start()
     try:
+        worker.start()
         answered = done.wait(seconds)
     except KeyboardInterrupt:
         # Let the engine finish the cue it is on (a second or so): a native engine (onnxruntime)

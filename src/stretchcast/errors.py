@@ -7,6 +7,8 @@ traceback unless ``--debug`` is given.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,3 +78,28 @@ class OutputError(StretchcastError):
     """Output could not be written (folder not writable, disk full); nothing was left behind."""
 
     exit_code = 4
+
+
+def closest(word: str, choices: Sequence[str]) -> str | None:
+    """The choice ``word`` was most likely meant to be, or None.
+
+    Two swapped neighbouring letters ("rpes") are the commonest typo and beat any other near
+    match (difflib alone would offer "rest", a valid field that silently changes the routine).
+    """
+    if word in choices:
+        return word
+    lowered = {c.lower(): c for c in choices}
+    if word.lower() in lowered:
+        return lowered[word.lower()]
+    for i in range(len(word) - 1):
+        swapped = word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+        if swapped.lower() in lowered:
+            return lowered[swapped.lower()]
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return close[0] if close else None
+
+
+def did_you_mean(word: str, choices: Sequence[str]) -> str:
+    """ "Did you mean 'x'? " when a choice is close to ``word``, else ""."""
+    best = closest(word, choices)
+    return f"Did you mean '{best}'? " if best and best != word else ""

@@ -25,11 +25,6 @@ def _url(path: str) -> str:
     return "/" + "/".join(quote(segment) for segment in path.split("/"))
 
 
-def _clock(ms: int) -> str:
-    """A time as a media player shows it: whole seconds, truncated ("9:18" for 558.6 s)."""
-    return words.clock(ms - ms % 1000)
-
-
 def _size(size: int) -> str:
     """A file size as people read it on a phone: "5.1 MB", "180 kB"."""
     return f"{size / 1e6:.1f} MB" if size >= 1_000_000 else f"{max(1, round(size / 1000))} kB"
@@ -48,7 +43,7 @@ def render_page(routines: tuple[ServedRoutine, ...], base_url: str) -> str:
             else '<div class="cover placeholder" aria-hidden="true"></div>'
         )
         count = len(r.chapters)
-        meta = _clock(r.duration_ms) + (f" · {count} chapter{'s' * (count != 1)}" if count else "")
+        meta = words.clock(r.duration_ms) + (f" · {count} chapter{'s' * (count != 1)}" if count else "")
         track = (
             f'<track kind="captions" src="{e(_url(r.captions))}" srclang="en" label="Captions" default>'
             if r.captions
@@ -59,7 +54,7 @@ def render_page(routines: tuple[ServedRoutine, ...], base_url: str) -> str:
         if r.chapters:
             items = "".join(
                 f'<li><button type="button" data-start="{c.start_ms / 1000:.3f}" aria-current="false">'
-                f'<span class="at">{_clock(c.start_ms)}</span><span>{e(c.title)}</span></button></li>'
+                f'<span class="at">{words.clock(c.start_ms)}</span><span>{e(c.title)}</span></button></li>'
                 for c in r.chapters
             )
             chapters = (

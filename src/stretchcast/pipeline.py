@@ -58,7 +58,7 @@ def with_guidance(
     chimes: bool | None = None,
     countdown: bool | None = None,
 ) -> Routine:
-    """``routine`` with its guidance settings changed where a value is given."""
+    """``routine`` with its guidance settings changed where a value is given (then marked adjusted)."""
     g = routine.guidance
     if pace is not None:
         lo, hi = PACE_FACTOR_RANGE
@@ -72,7 +72,7 @@ def with_guidance(
         chimes=g.chimes if chimes is None else chimes,
         countdown=g.countdown if countdown is None else countdown,
     )
-    return dataclasses.replace(routine, guidance=guidance)
+    return routine if guidance == g else dataclasses.replace(routine, guidance=guidance).adjusted()
 
 
 def plan(routine: Routine) -> Timeline:

@@ -297,7 +297,7 @@ def make_server(folder: Path, *, host: str = "127.0.0.1", port: int = DEFAULT_PO
     """A server bound to ``host:port`` over ``folder``; UsageError if the folder or port will not do."""
     if not folder.is_dir():
         raise UsageError(
-            f"folder '{folder}' not found",
+            f"'{folder}' is a file, not a folder" if folder.exists() else f"folder '{folder}' not found",
             fix="Build a routine first (stretchcast build standard), or name it: stretchcast serve DIR.",
         )
     if not 0 <= port <= 65535:

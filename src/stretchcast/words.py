@@ -58,8 +58,12 @@ def minutes(ms: int) -> str:
 
 
 def clock(ms: int) -> str:
-    """A length for screens: "6:05" or "1:02:03"."""
-    total = round(ms / 1000)
+    """A time or length for screens: "6:05" or "1:02:03".
+
+    Whole seconds are cut, not rounded, as audio players do: a chapter listed at 0:29 starts
+    where the player's clock shows 0:29, and a track's length matches the player's.
+    """
+    total = ms // 1000
     h, rest = divmod(total, 3600)
     m, s = divmod(rest, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"

@@ -107,15 +107,21 @@ class Choice:
 
 
 def _first_working(names: tuple[str, ...], settings: VoiceSettings, why: list[str]) -> Choice:
+    refused: list[UsageError] = []  # engines that refused the settings, rather than failing
     for name in names:
         try:
             voice = ready_voice(name, settings)
         except (VoiceError, UsageError) as err:
             log.debug("auto: %s does not work here: %s", name, err.problem)
+            if isinstance(err, UsageError):
+                refused.append(err)
             why.append(err.problem if err.problem.startswith(("gTTS", name)) else f"{name}: {err.problem}")
             continue
         reason = "; ".join([*why, f"using {name}"])
         return Choice(voice, reason, auto=True, settings=settings)
+    if refused and len(refused) == len(names):
+        # Every engine refused what was asked (a language none speaks): the input is at fault.
+        raise UsageError("no voice can speak as asked: " + "; ".join(why), fix=refused[0].fix)
     raise VoiceError(
         "no voice works here: " + "; ".join(why),
         fix="Reinstall stretchcast so that piper-tts and espeakng-loader are present.",

@@ -69,7 +69,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     )
     p_voices.add_argument("--offline", action="store_true", help="do not ask Google")
     p_cache = sub.add_parser("cache", help="the cue cache: 'cache info' shows it, 'cache clear' empties it")
-    p_cache.add_argument("action", choices=("info", "clear"), help="info or clear")
+    p_cache.add_argument("action", choices=("info", "clear"), metavar="info|clear", help="info or clear")
     _cache_dir_option(p_cache)
 
 
@@ -97,8 +97,8 @@ def _voices(*, offline: bool) -> int:
     if picked is None:
         print("auto: no voice works here; reinstall stretchcast.")
         return 3
-    skipped = [f"{s.name} ({s.detail})" for s in statuses[: statuses.index(picked)]]
-    why = f", because {'; '.join(skipped)}" if skipped else ""
+    skipped = [f"{s.name}: {s.detail}" for s in statuses[: statuses.index(picked)]]
+    why = f" (passed over {'; '.join(skipped)})" if skipped else ""
     print(f"auto picks {picked.name}{why}.")
     print("gTTS sends the text of every cue to Google; piper and espeak never use the network.")
     return 0
