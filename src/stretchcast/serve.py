@@ -301,7 +301,10 @@ def make_server(folder: Path, *, host: str = "127.0.0.1", port: int = DEFAULT_PO
             fix="Build a routine first (stretchcast build standard), or name it: stretchcast serve DIR.",
         )
     if not 0 <= port <= 65535:
-        raise UsageError(f"port {port} is not a port number", fix="Use a number from 1024 to 65535.")
+        raise UsageError(
+            f"port {port} is not a port number",
+            fix="Use 1024 to 65535 (lower ones need root), or 0 for any free port.",
+        )
     try:
         return StretchcastServer((host, port), folder)
     except OSError as err:
