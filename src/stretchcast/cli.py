@@ -214,7 +214,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-# --- serve: the phone page and the podcast feed (issue 6) ---------------------------------------------
+# -- serve: the phone page and the podcast feed --------------------------------------------------------
 
 
 def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -254,9 +254,6 @@ def _serve(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             print("Stopped.")
     return 0
-
-
-# --- end of serve --------------------------------------------------------------------------------------
 
 
 def _changes(args: argparse.Namespace) -> list[str]:

@@ -12,7 +12,6 @@ is synthesized, the real cue lengths after. Whatever the lengths, the guarantees
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -425,23 +424,6 @@ def _one_set(w: _Writer, ex: Exercise, dose: Dose, move_ms: int, countdown: bool
             w.say(_cap(cues.side_end.format(**fields(side, None))), "side", eid)
 
 
-def summary(timeline: Timeline) -> list[dict[str, Any]]:
-    """Per chapter: title, start, length, and the holds in it (for people and notebooks)."""
-    rows = []
-    for ch in timeline.chapters:
-        holds = [s for s in timeline.holds if ch.start_ms <= s.start_ms < ch.end_ms]
-        rows.append(
-            {
-                "title": ch.title,
-                "start": words.clock(ch.start_ms),
-                "length": words.clock(ch.end_ms - ch.start_ms),
-                "holds": len(holds),
-                "hold_s": sorted({math.floor(h.duration_ms / 1000) for h in holds}),
-            }
-        )
-    return rows
-
-
 __all__ = [
     "Chapter",
     "Event",
@@ -449,5 +431,4 @@ __all__ = [
     "Timeline",
     "compile_timeline",
     "estimate_speech_ms",
-    "summary",
 ]
