@@ -10,16 +10,19 @@ from __future__ import annotations
 import http.client
 import io
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
+import pytest
 from mutagen.id3 import APIC, CHAP, CTOC, ID3, TALB, TIT2, CTOCFlags
 from PIL import Image
 
 from stretchcast import mp3
+from stretchcast.serve import BackgroundServer, start_background
 
 RATE = 22050
 SECRET = "TOP SECRET: outside the served folder"
@@ -198,3 +201,16 @@ def fetch(base_url: str, path: str, method: str = "GET", headers: dict[str, str]
         return Reply(response.status, response.headers, response.read())
     finally:
         conn.close()
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory) -> Library:
+    """A served folder: three routines (chapters, captions, cover, playlist) and what must not be served."""
+    return make_library(tmp_path_factory.mktemp("served"))
+
+
+@pytest.fixture(scope="module")
+def server(library: Library) -> Iterator[BackgroundServer]:
+    """A server over that folder on an ephemeral port of 127.0.0.1, in a thread."""
+    with start_background(library.root) as running:
+        yield running

@@ -16,6 +16,8 @@ from stretchcast.testing import FakeVoice
 from stretchcast.voices.cache import CACHE_ENV, CueCache
 from stretchcast.voices.gtts import URL_ENV
 
+from ._library import library, server  # noqa: F401 - the serve tests' fixtures, found by name
+
 REPO = Path(__file__).resolve().parents[1]
 CONTENT = REPO / "content" / "si-joint"
 

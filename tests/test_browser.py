@@ -21,7 +21,7 @@ from stretchcast.pipeline import BuildOptions, build
 from stretchcast.serve import BackgroundServer, start_background
 from stretchcast.testing import FakeVoice
 
-from ._library import MORNING_CHAPTERS, MORNING_CUES, Library, make_library
+from ._library import MORNING_CHAPTERS, MORNING_CUES, make_library
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize
@@ -69,19 +69,6 @@ def browser() -> Iterator[Browser]:
         launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
         yield launched
         launched.close()
-
-
-@pytest.fixture(scope="module")
-def library(tmp_path_factory: pytest.TempPathFactory) -> Library:
-    """The fixture folder: a 20-second routine with chapters, captions, cover and playlist, and more."""
-    return make_library(tmp_path_factory.mktemp("served"))
-
-
-@pytest.fixture(scope="module")
-def server(library: Library) -> Iterator[BackgroundServer]:
-    """The server on an ephemeral port of 127.0.0.1."""
-    with start_background(library.root) as running:
-        yield running
 
 
 def _phone(browser: Browser, scheme: Literal["light", "dark"] = "light") -> BrowserContext:

@@ -7,7 +7,6 @@ import json
 import logging
 import socket
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -60,19 +59,6 @@ PATH_PIECES = [
     "art",
     "evening.mp3",
 ]
-
-
-@pytest.fixture(scope="module")
-def library(tmp_path_factory: pytest.TempPathFactory) -> Library:
-    """The fixture folder: three routines and everything that must not be served."""
-    return make_library(tmp_path_factory.mktemp("served"))
-
-
-@pytest.fixture(scope="module")
-def server(library: Library) -> Iterator[BackgroundServer]:
-    """A server over the fixture folder on an ephemeral port of 127.0.0.1, in a thread."""
-    with start_background(library.root) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")
