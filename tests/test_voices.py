@@ -83,6 +83,19 @@ class TestPiperChecksum:
         b.check()
         assert piper_module._load(a.files) is piper_module._load(b.files)
 
+    def test_cached_cues_never_load_the_model(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Checking Piper verifies its files without loading the model; cues from the cache never load it."""
+        cache = CueCache(tmp_path)
+        CueSet(PiperVoice(), 22050, cache=cache).prepare(["Rest."])
+        monkeypatch.setattr(piper_module, "_loaded", {})  # as in a new process
+        monkeypatch.setattr(piper_module, "_verified", set())
+        voice = PiperVoice()
+        voice.check()
+        again = CueSet(voice, 22050, cache=cache)
+        again.prepare(["Rest."])
+        assert again.cached == 1 and again.synthesized == 0
+        assert piper_module._verified and not piper_module._loaded
+
 
 class TestPiperSpeech:
     """Piper speaks at a human pace, and its rate can be changed."""
