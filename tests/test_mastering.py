@@ -17,6 +17,7 @@ from stretchcast.cues import CueSet
 from stretchcast.pipeline import BuildOptions, build
 from stretchcast.testing import FakeVoice
 from stretchcast.timeline import compile_timeline
+from stretchcast.voices.espeak import EspeakVoice
 
 from .conftest import write
 
@@ -159,6 +160,24 @@ class TestMasterLayout:
         assert np.allclose(np.concatenate(list(track.pcm())), reference.samples, atol=1e-6)
         assert track.true_peak_dbtp <= -8.0 + 0.01
         assert track.loudness_lufs == pytest.approx(-16.0, abs=0.02)
+
+
+class TestOneGain:
+    """Cues are prepared so that mastering is one gain: a rebuild does no limiting at all."""
+
+    def test_no_sound_needs_the_limiter(self, collection: Collection) -> None:
+        """espeak-ng, the peakiest engine, on the standard routine at the default format: nothing limited."""
+        routine = load_routine(collection, "standard")
+        cues = CueSet(EspeakVoice(), RATE)
+        cues.prepare(compile_timeline(routine).texts())
+        lay = render.layout(compile_timeline(routine, cues.length_ms), cues, RATE)
+        track = render.master_for_mp3(lay, 64)
+        assert track.limited == 0
+        ceiling = render.CEILING_DBTP - mp3.DECODED_GAIN_DB - render.coding_margin_db(RATE, 64)
+        assert track.true_peak_dbtp <= ceiling - 0.3  # with room to spare for other routines
+        # one gain lands on the target up to the absolute gate (-70 LUFS), which does not move with
+        # the gain: a few near-silent blocks join the mean, a thousandth of a LU
+        assert track.loudness_lufs == pytest.approx(render.TARGET_LUFS - mp3.DECODED_GAIN_DB, abs=0.01)
 
 
 class TestDecodedPromise:
