@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from stretchcast import audio
 from stretchcast.cli import main
 from stretchcast.content import Collection, Routine
 from stretchcast.cues import CueSet
@@ -108,6 +109,48 @@ class TestEntries:
         assert again.calls == {"Rest.": 1}
         assert cues.cached == 1 and cues.synthesized == 1 and cache.repaired == 1
         assert path.read_bytes() == good
+
+    @pytest.mark.parametrize(
+        "damage",
+        [
+            pytest.param(lambda b: b[: len(b) // 2], id="truncated"),
+            pytest.param(lambda b: b[:200] + bytes([b[200] ^ 1]) + b[201:], id="energy-bit"),
+            pytest.param(lambda b: b[:-9] + bytes([b[-9] ^ 1]) + b[-8:], id="sample-bit"),
+            pytest.param(lambda b: b[:10] + bytes(8) + b[18:], id="peak-zeroed"),
+        ],
+    )
+    def test_damaged_prepared_cue_is_remade(self, tmp_path: Path, damage: Callable[[bytes], bytes]) -> None:
+        """A damaged prepared cue (samples, energy or peak) is ignored and prepared again from the entry."""
+        cache = CueCache(tmp_path)
+        first = CueSet(FakeVoice(), 22050, cache=cache)
+        first.prepare(["Rest."])
+        path = cache.prepared_path(FakeVoice().identity(), "Rest.", 22050)
+        good = path.read_bytes()
+        path.write_bytes(damage(good))
+
+        voice = FakeVoice()
+        again = CueSet(voice, 22050, cache=cache)
+        again.prepare(["Rest."])
+        assert voice.calls == {} and again.cached == 1  # the entry was sound: nothing spoken
+        assert np.array_equal(again["Rest."], first["Rest."])
+        assert np.array_equal(again.weighted_energy("Rest."), first.weighted_energy("Rest."))
+        assert again.true_peak_db("Rest.") == first.true_peak_db("Rest.")
+        assert path.read_bytes() == good  # and kept again, whole
+
+    def test_prepared_cue_round_trip(self, tmp_path: Path) -> None:
+        """A prepared cue read back is the one prepared: samples, true peak and the energy of those samples."""
+        cache = CueCache(tmp_path)
+        made = CueSet(FakeVoice(), 22050, cache=cache)
+        made.prepare(["Get into position."])
+        read = CueSet(FakeVoice(), 22050, cache=cache)
+        read.prepare(["Get into position."])
+        samples = read["Get into position."]
+        assert np.array_equal(samples, made["Get into position."])
+        expected = audio.weighted_energy(samples, 22050, tail=audio.k_weighting_tail(22050))
+        assert np.array_equal(read.weighted_energy("Get into position."), expected)
+        assert read.true_peak_db("Get into position.") == pytest.approx(
+            audio.true_peak_db(samples), abs=1e-12
+        )
 
     def test_misplaced_entry_is_refused(self, tmp_path: Path) -> None:
         """A whole entry under another cue's name is refused: the key inside must match the file's."""

@@ -5,12 +5,13 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import numpy as np
 import pytest
 from mutagen.id3 import ID3
 from PIL import Image
 
 from stretchcast import captions
-from stretchcast.cover import Segment, render_cover
+from stretchcast.cover import TEXT, TRACK, Segment, render_cover
 from stretchcast.export import OutputSet, Tags, id3_bytes, m3u8
 from stretchcast.timeline import Chapter, Event, Timeline
 
@@ -78,6 +79,27 @@ class TestCover:
         with Image.open(io.BytesIO(cover.data)) as image:
             assert image.format == "PNG" and image.size == (cover.width, cover.height)
             assert cover.width == cover.height >= 600
+
+    @pytest.mark.parametrize(
+        ("title", "duration_ms"),
+        [
+            ("Standard", 660_000),
+            ("Standard: what the source states, every day", 660_000),  # three lines: a smaller ring
+            ("Sixty minutes (adjusted)", 3_725_000),  # an hour: a wider clock
+        ],
+    )
+    def test_total_time_stays_inside_the_ring(self, title: str, duration_ms: int) -> None:
+        """The total time is drawn wholly inside the ring, however long the title or the routine."""
+        cover = render_cover(title, "SI joint stretches", duration_ms, [], 4)
+        with Image.open(io.BytesIO(cover.data)) as image:
+            pixels = np.asarray(image.convert("RGB")).astype(int)
+        ys, xs = np.nonzero(np.abs(pixels - TRACK).sum(axis=2) < 6)  # the ring (no arcs on it)
+        cy, cx = (ys.min() + ys.max()) / 2, (xs.min() + xs.max()) / 2
+        inner = np.hypot(ys - cy, xs - cx).min()
+        ty, tx = np.nonzero(np.all(pixels == TEXT, axis=2))
+        clock = ys.min() <= ty  # text below the ring's top: the clock and "total time"
+        assert clock.any()
+        assert np.hypot(ty[clock] - cy, tx[clock] - cx).max() < inner - 4
 
 
 class TestPlaylistAndFiles:

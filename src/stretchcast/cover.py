@@ -10,6 +10,7 @@ import io
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -18,7 +19,9 @@ from . import words
 log = logging.getLogger(__name__)
 
 SIZE = 1200  # pixels, square: sharp on a lock screen, comfortably above the 600 x 600 minimum
-_SCALE = 2  # drawn at twice the size and reduced, for smooth edges on arcs and letters
+_SCALE = 2  # the ring is drawn at twice the size and reduced, for smooth edges on its arcs
+_THICKNESS = 44  # the ring's width, pixels
+_EDGE_STEPS = 19  # shades between two colours that meet, in the palette
 BACKGROUND = (22, 61, 79)  # deep teal: calm, and white text on it is easy to read
 TEXT = (255, 255, 255)
 MUTED = (176, 206, 214)
@@ -48,7 +51,9 @@ class Cover:
     mime: str = "image/png"
 
 
+@lru_cache(maxsize=16)
 def _font(size: int) -> FontType:
+    # Pillow decodes its bundled font from base64 on every load_default call: once per size is enough
     font = ImageFont.load_default(size=size)
     if not isinstance(font, ImageFont.FreeTypeFont):  # a Pillow built without FreeType
         log.warning("Pillow has no FreeType: the cover's text uses the small bitmap font")
@@ -74,13 +79,33 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, font: FontType, width: int, max_
 
 def _fit_title(draw: ImageDraw.ImageDraw, text: str, width: int) -> tuple[FontType, list[str]]:
     """The largest title size (from 120 px down) at which ``text`` fits on three lines."""
-    for size in range(120 * _SCALE, 60 * _SCALE - 1, -8 * _SCALE):
+    for size in range(120, 59, -8):
         font = _font(size)
         lines = _wrap(draw, text, font, width, max_lines=99)
         if len(lines) <= 3:
             return font, lines
-    font = _font(60 * _SCALE)
+    font = _font(60)
     return font, _wrap(draw, text, font, width, max_lines=3)
+
+
+def _blend(a: tuple[int, int, int], b: tuple[int, int, int], t: float) -> tuple[int, int, int]:
+    return (round(a[0] + (b[0] - a[0]) * t), round(a[1] + (b[1] - a[1]) * t), round(a[2] + (b[2] - a[2]) * t))
+
+
+@lru_cache(maxsize=1)
+def _palette() -> Image.Image:
+    """Every colour the cover can hold: its flat colours and the anti-aliased edges between them.
+
+    Text and arcs only ever meet the background, and arcs the ring's track, so the edge pixels lie
+    on the lines between those pairs; 18 steps along each line look the same as full colour.
+    Mapping to a fixed palette costs a tenth of finding one (Pillow's octree quantizer).
+    """
+    flat = [BACKGROUND, TEXT, MUTED, TRACK, *PALETTE]
+    pairs = [(BACKGROUND, c) for c in (TEXT, MUTED, TRACK, *PALETTE)] + [(TRACK, c) for c in PALETTE]
+    colours = flat + [_blend(a, b, k / _EDGE_STEPS) for a, b in pairs for k in range(1, _EDGE_STEPS)]
+    image = Image.new("P", (1, 1))
+    image.putpalette([v for c in colours for v in c])
+    return image
 
 
 def render_cover(
@@ -91,16 +116,16 @@ def render_cover(
     exercises: int,
 ) -> Cover:
     """A square PNG: the collection, the routine's ``title``, its total time inside a ring of ``segments``."""
-    s = SIZE * _SCALE
+    s = SIZE
     image = Image.new("RGB", (s, s), BACKGROUND)
     draw = ImageDraw.Draw(image)
-    margin = 90 * _SCALE
+    margin = 90
     width = s - 2 * margin
 
     # top: the collection in small capitals, then the routine's name as large as fits
     y = margin
-    draw.text((margin, y), collection.upper(), font=_font(40 * _SCALE), fill=MUTED)
-    y += 80 * _SCALE
+    draw.text((margin, y), collection.upper(), font=_font(40), fill=MUTED)
+    y += 80
     font, lines = _fit_title(draw, title, width)
     size = int(getattr(font, "size", 60))
     for line in lines:
@@ -108,12 +133,54 @@ def render_cover(
         y += int(size * 1.12)
 
     # the ring: one arc per part of the routine, clockwise from the top, in time order
-    ring_top = max(y + 40 * _SCALE, 520 * _SCALE)
-    bottom_band = 140 * _SCALE
-    radius = min((s - ring_top - bottom_band) // 2, 330 * _SCALE)
+    ring_top = max(y + 40, 520)
+    bottom_band = 140
+    radius = min((s - ring_top - bottom_band) // 2, 330)
     cx, cy = s // 2, ring_top + radius
-    thickness = 44 * _SCALE
-    box = (cx - radius, cy - radius, cx + radius, cy + radius)
+    image.paste(_ring(radius, duration_ms, segments), (cx - radius, cy - radius))
+
+    # inside the ring: the total time, large, and what it is, scaled with the ring (a long title
+    # leaves it smaller) and never wider than three quarters of the space inside it
+    k = radius / 330
+    clock = words.clock(duration_ms)
+    inside = 2 * (radius - _THICKNESS)
+    clock_size = round(150 * k)
+    while clock_size > 40 and draw.textlength(clock, font=_font(clock_size)) > 0.75 * inside:
+        clock_size -= 4
+    draw.text((cx, cy - round(10 * k)), clock, font=_font(clock_size), fill=TEXT, anchor="ms")
+    draw.text((cx, cy + round(60 * k)), "total time", font=_font(round(44 * k)), fill=MUTED, anchor="ms")
+
+    # bottom: how many exercises, and what made the track
+    count = f"{words.number(exercises).capitalize()} exercise{'s' if exercises != 1 else ''}"
+    draw.text(
+        (cx, s - margin + 10),
+        f"{count}  ·  guided audio by stretchcast",
+        font=_font(38),
+        fill=MUTED,
+        anchor="ms",
+    )
+
+    # A few flat colours and their anti-aliased edges: a palette makes the PNG (embedded in every
+    # MP3) a third of the size of full colour, and zlib's default level keeps it at ~30 KB in
+    # 10 ms where "optimize" saved 5 KB for 100 ms.
+    final = image.quantize(palette=_palette(), dither=Image.Dither.NONE)
+    buf = io.BytesIO()
+    final.save(buf, format="PNG")
+    return Cover(buf.getvalue(), SIZE, SIZE)
+
+
+def _ring(radius: int, duration_ms: int, segments: Sequence[Segment]) -> Image.Image:
+    """The ring, ``2 * radius`` pixels square on the background, drawn at twice the size and reduced.
+
+    Pillow does not anti-alias arcs; averaging each 2 x 2 square of a drawing at twice the size
+    does (LANCZOS looked the same at 15 times the cost). Text is anti-aliased by FreeType, so
+    only the ring is drawn large.
+    """
+    r = radius * _SCALE
+    ring = Image.new("RGB", (2 * r, 2 * r), BACKGROUND)
+    draw = ImageDraw.Draw(ring)
+    thickness = _THICKNESS * _SCALE
+    box = (0, 0, 2 * r, 2 * r)
     draw.ellipse(box, outline=TRACK, width=thickness)
     total = max(1, duration_ms)
     gap = 1.5  # degrees between arcs, so each exercise reads as its own piece
@@ -125,31 +192,4 @@ def render_cover(
         if end > start:
             colour = PALETTE[seg.exercise % len(PALETTE)]
             draw.arc(box, start, end, fill=colour, width=thickness)
-
-    # inside the ring: the total time, large, and what it is
-    clock = words.clock(duration_ms)
-    clock_font = _font(150 * _SCALE)
-    draw.text((cx, cy - 10 * _SCALE), clock, font=clock_font, fill=TEXT, anchor="ms")
-    draw.text((cx, cy + 60 * _SCALE), "total time", font=_font(44 * _SCALE), fill=MUTED, anchor="ms")
-
-    # bottom: how many exercises, and what made the track
-    count = f"{words.number(exercises).capitalize()} exercise{'s' if exercises != 1 else ''}"
-    draw.text(
-        (cx, s - margin + 10 * _SCALE),
-        f"{count}  ·  guided audio by stretchcast",
-        font=_font(38 * _SCALE),
-        fill=MUTED,
-        anchor="ms",
-    )
-
-    # Drawn at 2x for smooth arcs (Pillow does not anti-alias them); averaging each 2 x 2 square
-    # is all the reduction needs (LANCZOS looked the same at 15 times the cost).
-    final = image.reduce(_SCALE)
-    # A few flat colours and their anti-aliased edges: 64 palette entries look the same as full
-    # colour and make the PNG (embedded in every MP3) a fraction of the size. The fast octree
-    # finds them as well as median cut here, in a tenth of the time; zlib's default level keeps
-    # the PNG at ~30 KB in 20 ms where "optimize" saved 5 KB for 100 ms.
-    final = final.quantize(colors=64, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
-    buf = io.BytesIO()
-    final.save(buf, format="PNG")
-    return Cover(buf.getvalue(), SIZE, SIZE)
+    return ring.reduce(_SCALE)

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 
 import numpy as np
+import numpy.typing as npt
 from tqdm.auto import tqdm
 
 from .audio import PreparedCue, prepare_cue
@@ -41,6 +42,7 @@ class CueSet:
         self.cache = cache
         self._audio: dict[str, Samples] = {}
         self._peaks: dict[str, float] = {}
+        self._energy: dict[str, npt.NDArray[np.float64]] = {}
         self._identity: Mapping[str, str | int | float | bool] | None = None
         self.synthesized = 0
         self.cached = 0
@@ -146,6 +148,7 @@ class CueSet:
             )
         self._audio[text] = prepared.samples
         self._peaks[text] = prepared.true_peak_dbtp
+        self._energy[text] = prepared.energy
         log.debug("cue %r: %.0f ms", text, len(prepared.samples) * 1000 / self.sample_rate)
 
     def __getitem__(self, text: str) -> Samples:
@@ -160,6 +163,12 @@ class CueSet:
         if text not in self._peaks:
             self.prepare([text])
         return self._peaks[text]
+
+    def weighted_energy(self, text: str) -> npt.NDArray[np.float64]:
+        """The prepared cue's cumulative K-weighted energy, filter tail included (``PreparedCue.energy``)."""
+        if text not in self._energy:
+            self.prepare([text])
+        return self._energy[text]
 
     def length_ms(self, text: str) -> int:
         """The cue's length in whole milliseconds, rounded up so the audio always fits its event."""

@@ -159,6 +159,7 @@ def build(
         voice={"engine": choice.voice.name, "description": described, "reason": choice.reason},
     )
     measured = written.whole.measured
+    mastered = written.mastered
     return BuildResult(
         mp3=written.mp3,
         manifest=written.manifest,
@@ -172,6 +173,11 @@ def build(
         true_peak_dbtp=measured.true_peak_dbtp,
         size_bytes=written.size_bytes,
         seconds=time.perf_counter() - began,
+        extra={
+            "gain_db": mastered.gain_db,
+            "limited_sounds": mastered.limited,
+            "sounds": len(mastered.layout.sounds),
+        },
         captions=written.captions,
         cover=written.cover,
         playlist=written.playlist,

@@ -20,10 +20,11 @@ held ``CODING_MARGIN_DB`` under the ceiling: more than the largest rise measured
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -40,21 +41,47 @@ TARGET_LUFS = -16.0  # podcast and mobile loudness, as decoded from the MP3
 CEILING_DBTP = -1.5  # the decoded MP3's true peak aims at or below this...
 PROMISED_CEILING_DBTP = -1.0  # ...and never exceeds this
 LOUDNESS_TOLERANCE_LU = 0.1  # the decoded loudness lands this close to the target; the promise is 1 LU
-# How far MP3 coding may raise the true peak above the PCM's (times LAME's 0.95). Measured
-# (decoded by libsndfile) at 16 to 48 kHz and 56 to 128 kbit/s: the fake voice 0.0 to 0.1 dB;
-# espeak-ng, the harshest, 0.3 to 1.1 dB at 22.05 kHz/64 kbit/s and at 96 or 128 kbit/s, and
-# 2.2 dB at 22.05 kHz/56 kbit/s. 2.5 dB keeps those under -1.5 dBTP decoded.
-CODING_MARGIN_DB = 2.5
-# Below 2.5 bits a sample (64 kbit/s at 44.1 or 48 kHz) the rise grows with how hard the limiter
-# works: up to 2.75 dB for espeak-ng at 48 kHz/64 kbit/s (decoded -1.25 dBTP: inside the -1.0
-# promise, above the -1.5 aim). Those formats are the case for a decode-and-verify pass (see
-# docs/ARCHITECTURE.md, "Where performance goes next").
+# How far MP3 coding may raise the true peak above the PCM's (times LAME's 0.95), per format: the
+# PCM's true peak is held this far under the ceiling. Measured by benchmarks/coding_margin.py
+# (espeak-ng and Piper, the standard and full routines, decoded by libsndfile; as built and with
+# the master limiter forced to work on every sound): the largest rise plus 0.4 dB, rounded up to
+# a quarter dB, never under 2.5 dB. The rise grows as bits per sample fall and as peaks crowd
+# under the ceiling: 0.3 to 1.3 dB at 112 kbit/s and up, 1.6 to 2.1 dB at 22.05 kHz/64 kbit/s
+# (the default), up to 4.6 dB at 32 kHz/40 kbit/s (1.25 bits a sample).
+CODING_MARGIN_DB = 2.5  # formats not in the table: 112 kbit/s and up
+CODING_MARGINS_DB: dict[tuple[int, int], float] = {
+    (16000, 40): 3.25,
+    (16000, 48): 3.0,
+    (16000, 56): 3.0,
+    (16000, 64): 2.75,
+    (16000, 80): 2.5,
+    (16000, 96): 2.5,
+    (22050, 56): 3.5,
+    (22050, 64): 2.5,
+    (22050, 80): 2.5,
+    (22050, 96): 2.5,
+    (24000, 64): 3.0,
+    (24000, 80): 2.5,
+    (24000, 96): 2.5,
+    (32000, 40): 5.0,
+    (32000, 48): 4.5,
+    (32000, 56): 3.5,
+    (32000, 64): 3.5,
+    (32000, 80): 2.5,
+    (32000, 96): 2.5,
+    (44100, 56): 4.5,
+    (44100, 64): 4.0,
+    (44100, 80): 2.5,
+    (44100, 96): 2.5,
+    (48000, 64): 4.0,
+    (48000, 80): 3.0,
+    (48000, 96): 2.5,
+}
 
 
 def coding_margin_db(sample_rate: int, bitrate: int) -> float:
-    """How far under the ceiling the PCM's true peak is held for MP3 coding (one margin for every format)."""
-    del sample_rate, bitrate  # measured worst cases are covered by one margin; see the note above
-    return CODING_MARGIN_DB
+    """How far under the ceiling the PCM's true peak is held for MP3 coding at this format."""
+    return CODING_MARGINS_DB.get((sample_rate, bitrate), CODING_MARGIN_DB)
 
 
 MAX_BOOST_DB = 12.0  # the most the solver raises the gain above the first estimate
@@ -68,11 +95,18 @@ class CueAudio(Protocol):
 
 
 class CuePeaks(Protocol):
-    """A CueSet: prepared audio and the true peak measured when it was prepared."""
+    """A CueSet: prepared audio, and the true peak and weighted energy measured when it was prepared."""
 
     def __getitem__(self, text: str, /) -> Samples: ...
 
     def true_peak_db(self, text: str, /) -> float: ...
+
+    def weighted_energy(self, text: str, /) -> npt.NDArray[np.float64]: ...
+
+
+#: A sound's cumulative K-weighted energy (``audio.weighted_energy`` with the filter's tail) and the
+#: factor it is scaled by: a cue's, measured once when it was prepared, times its gain squared.
+Energy = tuple[npt.NDArray[np.float64], float]
 
 
 def ms_to_samples(ms: int, sample_rate: int) -> int:
@@ -110,6 +144,8 @@ class Layout:
 
     Placements are in time order and never overlap. ``peaks`` holds each sound's true peak in
     dBTP: exact, or a bound no lower than it where a sound joins parts measured apart.
+    ``energies`` holds, where known, each sound's weighted energy (a cue's, measured when it was
+    prepared); the loudness meter measures the others.
     """
 
     sample_rate: int
@@ -118,6 +154,11 @@ class Layout:
     peaks: tuple[float, ...]
     starts: npt.NDArray[np.int64]
     which: npt.NDArray[np.int64]
+    energies: tuple[Energy | None, ...] = ()
+
+    def energy(self, s: int) -> Energy | None:
+        """Sound ``s``'s weighted energy if it is known."""
+        return self.energies[s] if s < len(self.energies) else None
 
     def pcm(self, chunk: int = CHUNK_SAMPLES) -> Iterator[Samples]:
         """The raw track, ``chunk`` samples at a time (what :func:`assemble` returns, in pieces)."""
@@ -135,6 +176,7 @@ class _Part:
     key: tuple[str, str, int, float]  # kind, text, samples, gain
     samples: Samples
     peak: float
+    energy: Energy | None
 
 
 def layout(timeline: Timeline, cues: CuePeaks, sample_rate: int) -> Layout:
@@ -142,6 +184,7 @@ def layout(timeline: Timeline, cues: CuePeaks, sample_rate: int) -> Layout:
     guard = guard_samples(sample_rate)
     sounds: list[Samples] = []
     peaks: list[float] = []
+    energies: list[Energy | None] = []
     index: dict[tuple[object, ...], int] = {}
     starts: list[int] = []
     which: list[int] = []
@@ -153,14 +196,15 @@ def layout(timeline: Timeline, cues: CuePeaks, sample_rate: int) -> Layout:
         found = index.get(key)
         if found is None:
             found = index[key] = len(sounds)
-            sound, peak = _join(group, sample_rate)
+            sound, peak, energy = _join(group, sample_rate)
             sounds.append(sound)
             peaks.append(peak)
+            energies.append(energy)
         starts.append(first)
         which.append(found)
         group.clear()
 
-    parts: dict[tuple[str, str, int, float], tuple[Samples, float]] = {}
+    parts: dict[tuple[str, str, int, float], tuple[Samples, float, Energy | None]] = {}
     for event in timeline.events:
         if event.kind == "silence" or event.text is None:
             continue
@@ -170,13 +214,13 @@ def layout(timeline: Timeline, cues: CuePeaks, sample_rate: int) -> Layout:
         key = (event.kind, event.text, n, event.gain_db)
         if key not in parts:
             parts[key] = _part_audio(key, cues, sample_rate)
-        samples, peak = parts[key]
+        samples, peak, energy = parts[key]
         if group and start - (group[-1].start + len(group[-1].samples)) < guard:
-            group.append(_Part(start, key, samples, peak))
+            group.append(_Part(start, key, samples, peak, energy))
             continue
         if group:
             close()
-        group.append(_Part(start, key, samples, peak))
+        group.append(_Part(start, key, samples, peak, energy))
     if group:
         close()
     length = ms_to_samples(timeline.duration_ms, sample_rate)
@@ -188,6 +232,7 @@ def layout(timeline: Timeline, cues: CuePeaks, sample_rate: int) -> Layout:
         tuple(peaks),
         np.array(starts, dtype=np.int64),
         np.array(which, dtype=np.int64),
+        tuple(energies),
     )
 
 
@@ -204,16 +249,23 @@ def layout_of(x: Samples, sample_rate: int) -> Layout:
     )
 
 
-def _part_audio(key: tuple[str, str, int, float], cues: CuePeaks, sample_rate: int) -> tuple[Samples, float]:
+def _part_audio(
+    key: tuple[str, str, int, float], cues: CuePeaks, sample_rate: int
+) -> tuple[Samples, float, Energy | None]:
     kind, text, n, gain_db = key
     if kind == "tone":
         chime = tones.chime(text, n, sample_rate)
-        return chime, _chime_peak(text, n, sample_rate)
+        return chime, _chime_peak(text, n, sample_rate), None
     cue = cues[text]
-    samples = cue[:n] * audio.db_to_gain(gain_db)
-    if n == len(cue):
-        return samples, cues.true_peak_db(text) + gain_db  # the true peak scales with the gain
-    return samples, audio.true_peak_db(samples)
+    if n < len(cue):  # cut short by its event (never, with real lengths): measured as it is
+        samples = cue[:n] * audio.db_to_gain(gain_db)
+        return samples, audio.true_peak_db(samples), None
+    peak = cues.true_peak_db(text) + gain_db  # the true peak scales with the gain
+    if gain_db == 0:
+        return cue, peak, (cues.weighted_energy(text), 1.0)
+    # Scaled in float32, the samples are not exactly the cue times the gain: their energy is
+    # measured on them (a few soft countdown words), so the loudness stays exact.
+    return cue * audio.db_to_gain(gain_db), peak, None
 
 
 _chime_peaks: dict[tuple[str, int, int], float] = {}
@@ -226,7 +278,7 @@ def _chime_peak(name: str, n: int, sample_rate: int) -> float:
     return _chime_peaks[key]
 
 
-def _join(group: Sequence[_Part], sample_rate: int) -> tuple[Samples, float]:
+def _join(group: Sequence[_Part], sample_rate: int) -> tuple[Samples, float, Energy | None]:
     """One sound from parts a little apart, and a true peak no lower than its own.
 
     Each part's peak was measured alone; where two parts come within the interpolator's reach of
@@ -235,7 +287,7 @@ def _join(group: Sequence[_Part], sample_rate: int) -> tuple[Samples, float]:
     junction (never below: safe for a ceiling).
     """
     if len(group) == 1:
-        return group[0].samples, group[0].peak
+        return group[0].samples, group[0].peak, group[0].energy
     first = group[0].start
     end = group[-1].start + len(group[-1].samples)
     out = np.zeros(end - first, dtype=np.float32)
@@ -251,7 +303,7 @@ def _join(group: Sequence[_Part], sample_rate: int) -> tuple[Samples, float]:
             ctx_lo, ctx_hi = max(0, lo - 2 * reach), min(len(out), hi + 2 * reach)
             env = audio.true_peak_envelope(out[ctx_lo:ctx_hi])[lo - ctx_lo : hi - ctx_lo]
             peak = max(peak, audio.gain_to_db(float(env.max())) if len(env) else -math.inf)
-    return out, peak
+    return out, peak, None  # the filter's memory crosses the junctions: measured on the joined sound
 
 
 def _chunks(  # noqa: PLR0917 - one private helper, called three times with every argument
@@ -316,10 +368,24 @@ class _Blocks:
         #: per sound, the (placement, block) pairs it contributes to
         self.pairs = [order[bounds[s] : bounds[s + 1]] for s in range(len(layout.sounds))]
 
-    def energies(self, x: Samples, sample_rate: int, pairs: npt.NDArray[np.int64]) -> np.ndarray:
-        """The K-weighted energy ``x`` puts in each of ``pairs``' blocks."""
-        cumulative = audio.weighted_energy(x, sample_rate, tail=self.tail)
-        return np.asarray(cumulative[self.hi[pairs]] - cumulative[self.lo[pairs]])
+    def energies(
+        self, x: Samples, sample_rate: int, pairs: npt.NDArray[np.int64], known: Energy | None = None
+    ) -> np.ndarray:
+        """The K-weighted energy ``x`` puts in each of ``pairs``' blocks (from ``known`` if given)."""
+        if known is None:
+            cumulative, scale = audio.weighted_energy(x, sample_rate, tail=self.tail), 1.0
+        else:
+            cumulative, scale = known
+        spread = cumulative[self.hi[pairs]] - cumulative[self.lo[pairs]]
+        return np.asarray(spread if scale == 1.0 else spread * scale)
+
+    def all_energies(self, layout: Layout) -> np.ndarray:
+        """The energy of every (placement, block) pair of ``layout``."""
+        energy = np.zeros(len(self.block))
+        for s, sound in enumerate(layout.sounds):
+            pairs = self.pairs[s]
+            energy[pairs] = self.energies(sound, layout.sample_rate, pairs, layout.energy(s))
+        return energy
 
     def loudness(self, pair_energy: np.ndarray, sample_rate: int) -> float:
         """Integrated loudness from the energy of every (placement, block) pair."""
@@ -330,10 +396,7 @@ class _Blocks:
 def layout_loudness(layout: Layout) -> float:
     """Integrated loudness (LUFS) of the track a layout describes, computed from its distinct sounds."""
     blocks = _Blocks(layout)
-    energy = np.zeros(len(blocks.block))
-    for s, sound in enumerate(layout.sounds):
-        energy[blocks.pairs[s]] = blocks.energies(sound, layout.sample_rate, blocks.pairs[s])
-    return blocks.loudness(energy, layout.sample_rate)
+    return blocks.loudness(blocks.all_energies(layout), layout.sample_rate)
 
 
 # -- mastering ------------------------------------------------------------------------------------
@@ -341,15 +404,41 @@ def layout_loudness(layout: Layout) -> float:
 
 @dataclass(frozen=True, eq=False)
 class MasteredTrack:
-    """A layout with every distinct sound mastered: one gain, and the limiter where peaks need it."""
+    """A layout with every distinct sound mastered: one gain, and the limiter where peaks need it.
+
+    ``replaced`` holds the sounds the limiter made (already at the gain); every other sound is its
+    layout's sound times the gain, made when asked for: the encoder takes them straight to 16-bit
+    PCM, so a build never holds the mastered sounds in floating point as well.
+    """
 
     layout: Layout
-    sounds: tuple[Samples, ...]
+    replaced: Mapping[int, Samples]
     peaks: tuple[float, ...]  # true peak of each mastered sound, dBTP
     gain_db: float
     loudness_lufs: float  # of the mastered PCM
     true_peak_dbtp: float  # of the mastered PCM
-    limited: int  # distinct sounds the limiter touched
+    energies: tuple[Energy | None, ...] = ()  # of each mastered sound, where known
+
+    @property
+    def limited(self) -> int:
+        """How many distinct sounds the limiter touched."""
+        return len(self.replaced)
+
+    @property
+    def gain(self) -> np.float32:
+        """The linear gain every sound not limited is multiplied by."""
+        gain: np.float32 = np.float32(audio.db_to_gain(self.gain_db))
+        return gain
+
+    def sound(self, s: int) -> Samples:
+        """Mastered sound ``s``."""
+        found = self.replaced.get(s)
+        return found if found is not None else self.layout.sounds[s] * self.gain
+
+    @functools.cached_property
+    def sounds(self) -> tuple[Samples, ...]:
+        """Every mastered sound, in the layout's order."""
+        return tuple(self.sound(s) for s in range(len(self.layout.sounds)))
 
     def pcm(self, chunk: int = CHUNK_SAMPLES) -> Iterator[Samples]:
         """The mastered track as float samples, ``chunk`` at a time."""
@@ -362,7 +451,11 @@ class MasteredTrack:
         Each piece is valid until the next is asked for: copy it to keep it (an encoder copies).
         """
         lay = self.layout
-        sounds16 = [to_int16(s) for s in self.sounds]  # each distinct sound converted once
+        gain = self.gain
+        sounds16 = [  # each distinct sound converted once, exactly as to_int16(self.sound(s))
+            to_int16(self.replaced[s]) if s in self.replaced else to_int16(sound, gain=gain)
+            for s, sound in enumerate(lay.sounds)
+        ]
         yield from _chunks(lay.length, lay.starts, lay.which, sounds16, np.int16, chunk, reuse=True)  # type: ignore[misc]
 
 
@@ -392,13 +485,11 @@ def master_layout(
     """
     rate = layout.sample_rate
     blocks = _Blocks(layout)
-    raw = np.zeros(len(blocks.block))
-    for s, sound in enumerate(layout.sounds):
-        raw[blocks.pairs[s]] = blocks.energies(sound, rate, blocks.pairs[s])
+    raw = blocks.all_energies(layout)
     measured = blocks.loudness(raw, rate)
     if not math.isfinite(measured):
         peak = max(layout.peaks, default=-math.inf)
-        return MasteredTrack(layout, layout.sounds, layout.peaks, 0.0, measured, peak, 0)
+        return MasteredTrack(layout, {}, layout.peaks, 0.0, measured, peak, layout.energies)
     first = target_lufs - measured
     ceiling = audio.db_to_gain(ceiling_dbtp)
     floor = ceiling / audio.db_to_gain(first + MAX_BOOST_DB)
@@ -432,9 +523,8 @@ def master_layout(
         gain_db = min(first + MAX_BOOST_DB, gain_db + error / slope)
         limited, result = attempt(gain_db)
     gain = np.float32(audio.db_to_gain(gain_db))
-    sounds = tuple(limited[s] if s in limited else sound * gain for s, sound in enumerate(layout.sounds))
     peaks = tuple(
-        audio.true_peak_db(sounds[s]) if s in limited else p + gain_db for s, p in enumerate(layout.peaks)
+        audio.true_peak_db(limited[s]) if s in limited else p + gain_db for s, p in enumerate(layout.peaks)
     )
     peak = max(peaks, default=-math.inf)
     log.debug(
@@ -443,9 +533,14 @@ def master_layout(
         result,
         peak,
         len(limited),
-        len(sounds),
+        len(layout.sounds),
     )
-    return MasteredTrack(layout, sounds, peaks, gain_db, result, peak, len(limited))
+    squared = float(gain) ** 2
+    known = [layout.energy(s) for s in range(len(layout.sounds))]
+    energies = tuple(
+        None if s in limited or e is None else (e[0], e[1] * squared) for s, e in enumerate(known)
+    )
+    return MasteredTrack(layout, limited, peaks, gain_db, result, peak, energies)
 
 
 def master(
@@ -463,12 +558,19 @@ def master(
         ceiling_dbtp=ceiling_dbtp,
         tolerance_lu=tolerance_lu,
     )
-    return Mastered(track.sounds[0], track.loudness_lufs, track.true_peak_dbtp, track.gain_db)
+    return Mastered(track.sound(0), track.loudness_lufs, track.true_peak_dbtp, track.gain_db)
 
 
-def to_int16(x: Samples) -> npt.NDArray[np.int16]:
-    """Float samples to 16-bit PCM, rounding and clipping at full scale."""
-    return np.clip(np.round(x * 32767.0), -32768, 32767).astype(np.int16)
+def to_int16(x: Samples, *, gain: np.float32 | None = None) -> npt.NDArray[np.int16]:
+    """Float samples (times ``gain`` in float32, if given) to 16-bit PCM, rounding (half to even) and
+    clipping at full scale.
+    """
+    scaled = np.multiply(x, 32767.0) if gain is None else np.multiply(x, gain)
+    if gain is not None:
+        scaled *= 32767.0  # the same two roundings as to_int16(x * gain), one temporary
+    np.rint(scaled, out=scaled)
+    np.clip(scaled, -32768, 32767, out=scaled)
+    return scaled.astype(np.int16)
 
 
 # -- encoding -------------------------------------------------------------------------------------
@@ -516,11 +618,13 @@ def section_measurement(track: MasteredTrack, start: int, end: int, bitrate: int
     lay = track.layout
     sounds: list[Samples] = []
     peaks: list[float] = []
+    energies: list[Energy | None] = []
     starts: list[int] = []
     which: list[int] = []
     index: dict[int, int] = {}
+    known = track.energies
     for s0, w in zip(lay.starts.tolist(), lay.which.tolist(), strict=True):
-        sound = track.sounds[w]
+        sound = track.sound(w)
         s1 = s0 + len(sound)
         if s1 <= start or s0 >= end:
             continue
@@ -529,12 +633,14 @@ def section_measurement(track: MasteredTrack, start: int, end: int, bitrate: int
                 index[w] = len(sounds)
                 sounds.append(sound)
                 peaks.append(track.peaks[w])
+                energies.append(known[w] if w < len(known) else None)
             which.append(index[w])
         else:  # a sound cut by the boundary (sections start in silence, so hardly ever)
             piece = sound[max(start, s0) - s0 : min(end, s1) - s0]
             which.append(len(sounds))
             sounds.append(piece)
             peaks.append(audio.true_peak_db(piece))
+            energies.append(None)
         starts.append(max(start, s0) - start)
     part = Layout(
         lay.sample_rate,
@@ -543,6 +649,7 @@ def section_measurement(track: MasteredTrack, start: int, end: int, bitrate: int
         tuple(peaks),
         np.array(starts, dtype=np.int64),
         np.array(which, dtype=np.int64),
+        tuple(energies),
     )
     return audio.Measurement(
         layout_loudness(part) + mp3.DECODED_GAIN_DB,

