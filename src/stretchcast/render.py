@@ -14,8 +14,9 @@ arithmetic is exactly what measuring the assembled track would give (tested agai
 Loudness and true peak are promised for what a phone plays, the decoded MP3. LAME hands decoders
 0.95 times its input (``mp3.DECODED_GAIN_DB``), which mastering allows for exactly, and its coding
 noise raises true peaks by an amount no model predicts sample by sample, so the PCM's true peak is
-held ``CODING_MARGIN_DB`` under the ceiling: more than the largest rise measured
-(``tests/test_mastering.py`` decodes tracks of every voice and format and checks both).
+held a margin under the ceiling (:func:`coding_margin_db`, per format): more than the largest rise
+measured by ``benchmarks/coding_margin.py`` (``tests/test_mastering.py`` decodes tracks of every
+voice and of the formats where the rise is largest, and checks both).
 """
 
 from __future__ import annotations
