@@ -4,7 +4,7 @@ A build predicts the decoded true peak as the mastered PCM's true peak, plus LAM
 coding margin of its format; this script builds routines with real voices at every format up to
 96 kbit/s, decodes each MP3 (libsndfile) and measures the rise: the decoded true peak (4x
 oversampled, as ``tests/test_mastering.py``'s reference meter) minus the PCM's plus LAME's gain.
-Each build is made twice: as a user's build is mastered (at the default format, one gain), and
+Each build is made twice: as a user's build is mastered, and
 stressed, with the master limiter forced to work on nearly every sound (the margin raised by
 ``--stress`` dB for that build), since limited peaks are denser and coding raises them further.
 

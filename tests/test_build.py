@@ -316,8 +316,11 @@ class TestEspeak:
         assert abs(decoded.duration_ms - result.timeline.duration_ms) < 50
         first = next(result.timeline.speech())
         assert rms_db(decoded.between(first.start_ms, first.end_ms)) > -35
-        assert lufs(decoded) == pytest.approx(-16.0, abs=0.15)
-        assert true_peak(decoded) <= -1.0
+        # 64 kbit/s at 44.1 kHz is 1.45 bits a sample: the peaks are held 4 dB further down for
+        # coding, and the track lands ~0.3 LU under -16 (docs/ARCHITECTURE.md), as it reports
+        assert lufs(decoded) == pytest.approx(-16.0, abs=0.5)
+        assert lufs(decoded) == pytest.approx(result.loudness_lufs, abs=0.1)
+        assert true_peak(decoded) <= -1.5
         assert "espeak-ng" in result.voice
 
 

@@ -17,7 +17,6 @@ from stretchcast.cues import CueSet
 from stretchcast.pipeline import BuildOptions, build
 from stretchcast.testing import FakeVoice
 from stretchcast.timeline import compile_timeline
-from stretchcast.voices.espeak import EspeakVoice
 
 from .conftest import write
 
@@ -162,24 +161,6 @@ class TestMasterLayout:
         assert track.loudness_lufs == pytest.approx(-16.0, abs=0.02)
 
 
-class TestOneGain:
-    """Cues are prepared so that mastering is one gain: a rebuild does no limiting at all."""
-
-    def test_no_sound_needs_the_limiter(self, collection: Collection) -> None:
-        """espeak-ng, the peakiest engine, on the standard routine at the default format: nothing limited."""
-        routine = load_routine(collection, "standard")
-        cues = CueSet(EspeakVoice(), RATE)
-        cues.prepare(compile_timeline(routine).texts())
-        lay = render.layout(compile_timeline(routine, cues.length_ms), cues, RATE)
-        track = render.master_for_mp3(lay, 64)
-        assert track.limited == 0
-        ceiling = render.CEILING_DBTP - mp3.DECODED_GAIN_DB - render.coding_margin_db(RATE, 64)
-        assert track.true_peak_dbtp <= ceiling - 0.3  # with room to spare for other routines
-        # one gain lands on the target up to the absolute gate (-70 LUFS), which does not move with
-        # the gain: a few near-silent blocks join the mean, a thousandth of a LU
-        assert track.loudness_lufs == pytest.approx(render.TARGET_LUFS - mp3.DECODED_GAIN_DB, abs=0.01)
-
-
 class TestDecodedPromise:
     """What a phone decodes meets the promise, with no decoding inside the build."""
 
@@ -215,10 +196,13 @@ class TestDecodedPromise:
     def test_coding_margin_holds(
         self, tmp_path: Path, collection: Collection, rate: int, bitrate: int
     ) -> None:
-        """espeak-ng where coding raises peaks most: decoded, the peak within its format's bound and -16 LUFS.
+        """espeak-ng where coding raises peaks most: decoded, the peak within its format's bound, and
+        the loudness as reported and within the promise.
 
-        At 64 kbit/s and 44.1 or 48 kHz (1.4 bits a sample) coding noise makes espeak-ng decode up to
-        0.06 LU louder than predicted; at 22.05 kHz the prediction is within 0.02 LU.
+        At 64 kbit/s and 44.1 or 48 kHz (1.4 bits a sample) the margin is 4 dB: the 5 ms limiter
+        cannot bring speech that far under -16 LUFS, so the track lands ~0.3 LU quieter (reported
+        as such), and coding noise makes it decode up to 0.06 LU louder than predicted. At 22.05 kHz
+        the track is at -16 and the prediction within 0.02 LU.
         """
         routine = load_routine(collection, write(tmp_path, "two.yaml", TWO))
         result = build(
@@ -227,7 +211,7 @@ class TestDecodedPromise:
         y, found = sf.read(result.mp3, dtype="float64")
         assert found == rate
         measured = pyloudnorm.Meter(rate).integrated_loudness(y)
-        assert measured == pytest.approx(-16.0, abs=0.15)
+        assert measured == pytest.approx(-16.0, abs=0.15 if bitrate * 1000 / rate >= 2.5 else 0.5)
         assert measured == pytest.approx(result.loudness_lufs, abs=0.1 if rate > 32000 else 0.05)
         assert result.true_peak_dbtp <= render.CEILING_DBTP + 0.01
         assert reference_true_peak_db(y) <= result.true_peak_dbtp  # the format's margin holds

@@ -54,7 +54,7 @@ CACHE_ENV = "STRETCHCAST_CACHE"
 _SUFFIX = ".flac"
 _PARTIAL = ".part"
 #: Bumped when ``audio.prepare_cue`` changes what it makes; old prepared entries are then remade.
-PREPARED_FORMAT = 2
+PREPARED_FORMAT = 3
 _PREPARED_SUFFIX = ".f32"
 # magic, format, sample rate, true peak, sample count, energy count, CRC-32 and size of the entry's
 # bytes, the key (64 hex digits), padding; then the CRC-32 of all that (with these four bytes
