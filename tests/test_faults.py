@@ -72,6 +72,16 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
     return code, capsys.readouterr().err
 
 
+def previous_track(
+    tmp_path: Path, out: Path, capsys: pytest.CaptureFixture[str], name: str = "mine"
+) -> dict[str, bytes]:
+    """Build the cobra routine into ``out`` as ``name`` (it must succeed); every file there after it."""
+    cobra = write(tmp_path, "cobra.yaml", COBRA)
+    assert main(["build", str(cobra), "--voice", "fake", "-o", str(out), "--name", name]) == 0
+    capsys.readouterr()
+    return snapshot(out)
+
+
 @pytest.fixture
 def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A cue cache of this test's own."""
@@ -230,23 +240,7 @@ class TestDiskFaults:
         """A read-only output folder (a real read-only filesystem): exit 4, the previous track untouched."""
         out = tmp_path / "ro"
         with tmpfs(out):
-            assert (
-                main(
-                    [
-                        "build",
-                        str(write(tmp_path, "cobra.yaml", COBRA)),
-                        "--voice",
-                        "fake",
-                        "-o",
-                        str(out),
-                        "--name",
-                        "mine",
-                    ]
-                )
-                == 0
-            )
-            capsys.readouterr()
-            before = snapshot(out)
+            before = previous_track(tmp_path, out, capsys)
             remount_read_only(out)
             code, err = run(capsys, "build", "gentle", "--voice", "fake", "-o", str(out), "--name", "mine")
             assert code == 4 and "cannot write here" in err and "Choose another folder" in err
@@ -270,10 +264,7 @@ class TestDiskFaults:
         """A disk that fills up midway (a real 2 MB filesystem): exit 4, old track intact, no partial file."""
         out = tmp_path / "small"
         with tmpfs(out, size_kb=2048):
-            cobra = write(tmp_path, "cobra.yaml", COBRA)
-            assert main(["build", str(cobra), "--voice", "fake", "-o", str(out), "--name", "mine"]) == 0
-            capsys.readouterr()
-            before = snapshot(out)
+            before = previous_track(tmp_path, out, capsys)
             code, err = run(
                 capsys, "build", "full", "--voice", "fake", "-o", str(out), "--name", "mine", "--split"
             )
@@ -286,23 +277,7 @@ class TestDiskFaults:
     ) -> None:
         """ENOSPC on the third file's flush (simulated): exit 4, old track intact, nothing partial left."""
         out = tmp_path / "audio"
-        assert (
-            main(
-                [
-                    "build",
-                    str(write(tmp_path, "cobra.yaml", COBRA)),
-                    "--voice",
-                    "fake",
-                    "-o",
-                    str(out),
-                    "--name",
-                    "mine",
-                ]
-            )
-            == 0
-        )
-        capsys.readouterr()
-        before = snapshot(out)
+        before = previous_track(tmp_path, out, capsys)
         real_fsync = os.fsync
         calls = {"n": 0}
 
@@ -344,23 +319,7 @@ class TestInterrupts:
 
     def _previous(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[Path, dict[str, bytes]]:
         out = tmp_path / "audio"
-        assert (
-            main(
-                [
-                    "build",
-                    str(write(tmp_path, "cobra.yaml", COBRA)),
-                    "--voice",
-                    "fake",
-                    "-o",
-                    str(out),
-                    "--name",
-                    "gentle",
-                ]
-            )
-            == 0
-        )
-        capsys.readouterr()
-        return out, snapshot(out)
+        return out, previous_track(tmp_path, out, capsys, "gentle")
 
     def test_during_synthesis(
         self,
