@@ -147,8 +147,8 @@ def child_naive(spec: str, routines_dir: Path) -> dict[str, Any]:
     import numpy as np
     from pydub import AudioSegment
 
-    from stretchcast import tones
-    from stretchcast.cues import CueSet
+    from stretchcast.sound import tones
+    from stretchcast.sound.cues import CueSet
     from stretchcast.testing import FakeVoice
     from stretchcast.timeline import compile_timeline
     from stretchcast.voices.cache import CueCache
@@ -234,7 +234,7 @@ def child_builder(repeat: int) -> dict[str, Any]:
     """
     import gc
 
-    from stretchcast.builder import RoutineModel
+    from stretchcast.notebook.model import RoutineModel
 
     model = RoutineModel(preset="standard", voice="fake")
     sways = model.exercises["knee-sways"]

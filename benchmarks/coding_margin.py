@@ -26,9 +26,9 @@ import numpy as np
 import soundfile as sf
 from scipy import signal
 
-from stretchcast import mp3, render
 from stretchcast.content import load_collection, load_routine
 from stretchcast.pipeline import BuildOptions, build
+from stretchcast.sound import mp3, render
 from stretchcast.voices import Choice, ready_voice
 
 

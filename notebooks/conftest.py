@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from stretchcast.builder import AUDIO_DIR_ENV, ROUTINES_DIR_ENV, VOICE_ENV
+from stretchcast.notebook.model import AUDIO_DIR_ENV, ROUTINES_DIR_ENV, VOICE_ENV
 
 _ROOT = pytest.StashKey[Path]()
 _SAMPLE = """\

@@ -21,8 +21,8 @@ import pytest
 from mutagen.id3 import APIC, CHAP, CTOC, ID3, TALB, TIT2, CTOCFlags
 from PIL import Image
 
-from stretchcast import mp3
-from stretchcast.serve import BackgroundServer, start_background
+from stretchcast.serve.server import BackgroundServer, start_background
+from stretchcast.sound import mp3
 
 RATE = 22050
 SECRET = "TOP SECRET: outside the served folder"

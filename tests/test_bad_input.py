@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from stretchcast.cli import main
+from stretchcast.cli.main import main
 
 from .conftest import CONTENT
 

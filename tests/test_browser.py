@@ -18,7 +18,7 @@ import pytest
 
 from stretchcast.content import Collection, load_routine
 from stretchcast.pipeline import BuildOptions, build
-from stretchcast.serve import BackgroundServer, start_background
+from stretchcast.serve.server import BackgroundServer, start_background
 from stretchcast.testing import FakeVoice
 
 from ._library import MORNING_CHAPTERS, MORNING_CUES, make_library

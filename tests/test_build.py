@@ -16,9 +16,10 @@ import pytest
 from mutagen.id3 import ID3
 from PIL import Image
 
-from stretchcast import audio, tracks
 from stretchcast.content import Collection, Routine, load_routine
+from stretchcast.output import track as tracks
 from stretchcast.pipeline import BuildOptions, BuildResult, build
+from stretchcast.sound import signal as audio
 from stretchcast.testing import FakeVoice
 
 from .conftest import Decoded, decode, rms_db, write

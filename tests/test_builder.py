@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 import traitlets
 
-import stretchcast.builder as builder_module
-from stretchcast.builder import (
+from stretchcast.content import Collection, Routine, load_collection, load_routine, routine_yaml
+from stretchcast.errors import ContentError, OutputError, UsageError, VoiceError
+from stretchcast.notebook.model import (
     AUDIO_DIR_ENV,
     ROUTINES_DIR_ENV,
     VOICE_ENV,
@@ -23,8 +24,6 @@ from stretchcast.builder import (
     default_routines_dir,
     default_voice,
 )
-from stretchcast.content import Collection, Routine, load_collection, load_routine, routine_yaml
-from stretchcast.errors import ContentError, OutputError, UsageError, VoiceError
 from stretchcast.pipeline import plan
 from stretchcast.voices import Choice, choose_voice
 from stretchcast.voices.cache import CACHE_ENV
@@ -167,7 +166,7 @@ class TestCost:
             calls.append(str(ref))
             return load_routine(c, ref)
 
-        monkeypatch.setattr("stretchcast.builder.load_routine", counting)
+        monkeypatch.setattr("stretchcast.notebook.model.load_routine", counting)
         model = RoutineModel(collection, voice="fake")
         for reps in (4, 5, 6, 7, 8):
             model.exercises["knee-sways"].reps = reps
@@ -193,7 +192,7 @@ class TestEnvironment:
         """Unset, the voice is auto and files go to the checkout's audio/ and my-routines/."""
         for name in (VOICE_ENV, AUDIO_DIR_ENV, ROUTINES_DIR_ENV):
             monkeypatch.delenv(name, raising=False)
-        root = Path(builder_module.__file__).resolve().parents[2]
+        root = Path(__file__).resolve().parents[1]  # this checkout
         assert default_voice() == "auto"
         assert default_audio_dir() == root / "audio"
         assert default_routines_dir() == root / "my-routines"
@@ -209,7 +208,7 @@ class TestEnvironment:
 
     def test_model_imports_no_widgets(self) -> None:
         """The model is usable without ipywidgets: importing it does not import them."""
-        code = "import sys, stretchcast.builder; print('ipywidgets' in sys.modules)"
+        code = "import sys, stretchcast.notebook.model; print('ipywidgets' in sys.modules)"
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
         assert out.stdout.strip() == "False"
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stretchcast import audio
-from stretchcast.cli import main
+from stretchcast.cli.main import main
 from stretchcast.content import Collection, Routine
-from stretchcast.cues import CueSet
 from stretchcast.pipeline import BuildOptions, BuildResult, build
+from stretchcast.sound import signal as audio
+from stretchcast.sound.cues import CueSet
 from stretchcast.testing import FakeVoice
 from stretchcast.voices.base import Speech
 from stretchcast.voices.cache import CACHE_ENV, CueCache, cue_key, default_cache_dir

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from stretchcast.cards import (
+from stretchcast.content import Collection, Routine
+from stretchcast.notebook.cards import (
     chapters_table,
     dose_lines,
     exercise_card,
@@ -20,7 +21,6 @@ from stretchcast.cards import (
     size_text,
     summarize,
 )
-from stretchcast.content import Collection, Routine
 from stretchcast.pipeline import plan
 from stretchcast.words import clock
 

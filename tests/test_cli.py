@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from mutagen.id3 import ID3
 
-from stretchcast.cli import main
+from stretchcast.cli.main import main
 
 from .conftest import write
 

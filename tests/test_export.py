@@ -10,9 +10,9 @@ import pytest
 from mutagen.id3 import ID3
 from PIL import Image
 
-from stretchcast import captions
-from stretchcast.cover import TEXT, TRACK, Segment, render_cover
-from stretchcast.export import OutputSet, Tags, id3_bytes, m3u8
+from stretchcast.output import captions
+from stretchcast.output.cover import TEXT, TRACK, Segment, render_cover
+from stretchcast.output.files import OutputSet, Tags, id3_bytes, m3u8
 from stretchcast.timeline import Chapter, Event, Timeline
 
 # titles of very different lengths: mutagen's own save would order these frames by size

@@ -25,11 +25,12 @@ import pytest
 from mutagen.id3 import ID3
 from scipy import signal as dsp
 
-from stretchcast import export, mp3
-from stretchcast.cli import main
+from stretchcast.cli.main import main
 from stretchcast.content import Collection, load_routine
 from stretchcast.errors import VoiceError
+from stretchcast.output import files as export
 from stretchcast.pipeline import BuildOptions, build
+from stretchcast.sound import mp3
 from stretchcast.testing import FakeVoice
 from stretchcast.voices.base import Speech
 from stretchcast.voices.cache import CACHE_ENV
@@ -254,7 +255,7 @@ class TestDiskFaults:
         def denied(*_args: object, **_kwargs: object) -> object:
             raise PermissionError(errno.EACCES, "Permission denied")
 
-        monkeypatch.setattr("stretchcast.export.tempfile.TemporaryFile", denied)
+        monkeypatch.setattr("stretchcast.output.files.tempfile.TemporaryFile", denied)
         out = tmp_path / "out"
         code, err = run(capsys, "build", "gentle", "--voice", "fake", "-o", str(out))
         assert code == 4 and "cannot write here" in err
@@ -287,7 +288,7 @@ class TestDiskFaults:
                 raise OSError(errno.ENOSPC, "No space left on device")
             real_fsync(fd)
 
-        monkeypatch.setattr("stretchcast.export.os.fsync", filling)
+        monkeypatch.setattr("stretchcast.output.files.os.fsync", filling)
         code, err = run(capsys, "build", "gentle", "--voice", "fake", "-o", str(out), "--name", "mine")
         assert code == 4 and "the disk is full" in err
         assert snapshot(out) == before
@@ -390,7 +391,7 @@ class TestInterrupts:
             [
                 sys.executable,
                 "-m",
-                "stretchcast.cli",
+                "stretchcast.cli.main",
                 "build",
                 "gentle",
                 "--voice",
@@ -427,7 +428,7 @@ class TestConcurrentBuilds:
                 [
                     sys.executable,
                     "-m",
-                    "stretchcast.cli",
+                    "stretchcast.cli.main",
                     "build",
                     name,
                     "--voice",

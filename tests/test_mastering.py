@@ -11,10 +11,11 @@ import pytest
 import soundfile as sf
 from scipy import signal
 
-from stretchcast import audio, mp3, render
 from stretchcast.content import Collection, load_routine
-from stretchcast.cues import CueSet
 from stretchcast.pipeline import BuildOptions, build
+from stretchcast.sound import mp3, render
+from stretchcast.sound import signal as audio
+from stretchcast.sound.cues import CueSet
 from stretchcast.testing import FakeVoice
 from stretchcast.timeline import compile_timeline
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stretchcast import mp3
 from stretchcast.errors import UsageError
+from stretchcast.sound import mp3
 
 from .conftest import decode
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from stretchcast.builder import RoutineModel
-from stretchcast.cli import main
+from stretchcast.cli.main import main
 from stretchcast.content import Collection, load_routine
 from stretchcast.errors import VoiceError
-from stretchcast.notebook import (
+from stretchcast.notebook.model import RoutineModel
+from stretchcast.notebook.view import (
     RoutineBuilder,
     RoutineSource,
     export_routines,

@@ -8,8 +8,8 @@ from collections.abc import Callable
 import pytest
 
 from stretchcast.content import Routine
+from stretchcast.notebook.plots import EXERCISE_COLOURS, FRAME_COLOUR, figure_png, plot_data, plot_timeline
 from stretchcast.pipeline import plan, with_guidance
-from stretchcast.plots import EXERCISE_COLOURS, FRAME_COLOUR, figure_png, plot_data, plot_timeline
 
 
 class TestPlotData:

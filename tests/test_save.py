@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from stretchcast.cli import main
+from stretchcast.cli.main import main
 from stretchcast.content import Collection, Routine, load_routine, routine_yaml, save_routine
 from stretchcast.errors import UsageError
 from stretchcast.pipeline import with_guidance

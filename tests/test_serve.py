@@ -15,8 +15,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stretchcast import serve
-from stretchcast._http import (
+from stretchcast.cli.main import main
+from stretchcast.content import Collection, load_routine
+from stretchcast.errors import UsageError
+from stretchcast.pipeline import BuildOptions, build
+from stretchcast.serve import server as serve
+from stretchcast.serve.http import (
     ByteRange,
     RangeNotSatisfiableError,
     Validators,
@@ -26,12 +30,8 @@ from stretchcast._http import (
     select_range,
     url_segments,
 )
-from stretchcast.cli import main
-from stretchcast.content import Collection, load_routine
-from stretchcast.errors import UsageError
-from stretchcast.library import scan
-from stretchcast.pipeline import BuildOptions, build
-from stretchcast.serve import BackgroundServer, start_background
+from stretchcast.serve.library import scan
+from stretchcast.serve.server import BackgroundServer, start_background
 from stretchcast.testing import FakeVoice
 
 from ._library import MORNING_CHAPTERS, MORNING_TITLE, SECRET, Library, fetch, make_library
@@ -555,7 +555,7 @@ class TestCatalog:
     def test_bad_manifest_reported_once(self, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
         """A JSON file that does not parse is skipped and reported once, not at every page load."""
         lib = make_library(tmp_path)
-        with caplog.at_level(logging.WARNING, logger="stretchcast.library"):
+        with caplog.at_level(logging.WARNING, logger="stretchcast.serve.library"):
             first, second = scan(lib.root), scan(lib.root)
         assert first == second
         assert [r.getMessage() for r in caplog.records if "broken.json" in r.getMessage()] == [
@@ -834,11 +834,11 @@ class TestAccessLog:
 
     def test_request_logged(self, url: str, caplog: pytest.LogCaptureFixture) -> None:
         """Each request is one debug line with the method, path and status."""
-        with caplog.at_level(logging.DEBUG, logger="stretchcast.serve"):
+        with caplog.at_level(logging.DEBUG, logger="stretchcast.serve.server"):
             fetch(url, "/evening.json")
-        lines = [r.getMessage() for r in caplog.records if r.name == "stretchcast.serve"]
+        lines = [r.getMessage() for r in caplog.records if r.name == "stretchcast.serve.server"]
         assert any('"GET /evening.json HTTP/1.1" 200' in line for line in lines)
-        assert all(r.levelno == logging.DEBUG for r in caplog.records if r.name == "stretchcast.serve")
+        assert all(r.levelno == logging.DEBUG for r in caplog.records if r.name == "stretchcast.serve.server")
 
 
 class TestBackground:

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from stretchcast.content import Collection, Routine
-from stretchcast.cues import CueSet
 from stretchcast.errors import VoiceError
 from stretchcast.pipeline import BuildOptions, build
+from stretchcast.sound.cues import CueSet
 from stretchcast.testing import Behaviour, FakeGoogle
 from stretchcast.voices import choose_voice
 from stretchcast.voices.cache import CueCache
@@ -306,7 +306,7 @@ class TestInABuild:
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """``build --voice gtts`` with Google failing exits 3 with a plain message and writes nothing."""
-        from stretchcast.cli import main
+        from stretchcast.cli.main import main
 
         with FakeGoogle(then="503") as google:
             monkeypatch.setenv("STRETCHCAST_GTTS_URL", google.url)

@@ -12,12 +12,12 @@ import numpy as np
 import pyloudnorm
 import pytest
 
-from stretchcast import audio
-from stretchcast.cli import main
+from stretchcast.cli.main import main
 from stretchcast.content import Collection
-from stretchcast.cues import CueSet
 from stretchcast.errors import UsageError, VoiceError
 from stretchcast.pipeline import BuildOptions, build
+from stretchcast.sound import signal as audio
+from stretchcast.sound.cues import CueSet
 from stretchcast.testing import FakeGoogle, FakeVoice
 from stretchcast.voices import Choice, VoiceSettings, choose_voice, make_voice
 from stretchcast.voices import piper as piper_module

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .content import Collection, Exercise, Routine, load_collection, load_routine
-from .errors import StretchcastError
-from .pipeline import BuildOptions, BuildResult, build, plan
-from .timeline import Timeline, compile_timeline
+from stretchcast.content import Collection, Exercise, Routine, load_collection, load_routine
+from stretchcast.errors import StretchcastError
+from stretchcast.pipeline import BuildOptions, BuildResult, build, plan
+from stretchcast.timeline import Timeline, compile_timeline
 
 __all__ = [
     "BuildOptions",

@@ -12,14 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import mp3, tracks
-from .content import PACE_FACTOR_RANGE, Guidance, Routine, slugify
-from .cues import speak_cues
-from .errors import UsageError
-from .export import check_writable
-from .timeline import Timeline, compile_timeline
-from .voices import Choice, Voice, VoiceSettings, choose_voice
-from .voices.cache import CueCache
+from stretchcast.content import PACE_FACTOR_RANGE, Guidance, Routine, slugify
+from stretchcast.errors import UsageError
+from stretchcast.output import track as tracks
+from stretchcast.output.files import check_writable
+from stretchcast.sound import mp3
+from stretchcast.sound.cues import speak_cues
+from stretchcast.timeline import Timeline, compile_timeline
+from stretchcast.voices import Choice, Voice, VoiceSettings, choose_voice
+from stretchcast.voices.cache import CueCache
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,9 @@ from typing import Literal
 import numpy as np
 import soundfile as sf
 
-from .timeline import estimate_speech_ms
-from .voices.base import Speech
+from stretchcast.timeline import estimate_speech_ms
+from stretchcast.voices import VoiceSettings
+from stretchcast.voices.base import Speech
 
 
 class FakeVoice:
@@ -61,6 +62,11 @@ class FakeVoice:
         edge = np.minimum(1.0, np.minimum(t, t[::-1] if n else t) / 0.02)
         samples = (0.25 * voiced * syllables * edge).astype(np.float32)
         return Speech(samples, self.sample_rate)
+
+
+def fake_voice(settings: VoiceSettings) -> FakeVoice:
+    """The ``fake`` engine, registered under the ``stretchcast.voices`` entry point (pyproject.toml)."""
+    return FakeVoice(speed=settings.rate)
 
 
 def google_answer(mp3: bytes) -> bytes:

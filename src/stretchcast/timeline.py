@@ -18,8 +18,8 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
-from . import words
-from .content import Dose, Exercise, Routine
+from stretchcast import words
+from stretchcast.content import Dose, Exercise, Routine
 
 SpeechMs = Callable[[str], int]
 Kind = Literal["speech", "tone", "silence"]

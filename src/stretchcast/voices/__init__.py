@@ -9,18 +9,21 @@ never falls back: if it cannot work, :class:`~stretchcast.errors.VoiceError` say
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 
 from stretchcast.errors import UsageError, VoiceError
-
-from .base import Samples, Speech, Voice, parallelism
+from stretchcast.voices.base import Samples, Speech, Voice, parallelism
 
 log = logging.getLogger(__name__)
 
 #: Engine names people can ask for, in the order "auto" tries them.
 ENGINES = ("gtts", "piper", "espeak")
 _NETWORK_ENGINES = frozenset({"gtts"})
-_TEST_ENGINES = ("fake",)
+#: Where other packages (and ``stretchcast.testing``, for the fake voice) register more engines:
+#: an entry point ``NAME = "module:factory"``, the factory taking :class:`VoiceSettings`.
+ENTRY_POINT_GROUP = "stretchcast.voices"
 RATE_RANGE = (0.7, 1.5)  # beyond this Piper stops sounding natural
 ESPEAK_WPM = 150  # espeak-ng's words per minute at rate 1
 
@@ -46,25 +49,32 @@ def make_voice(name: str, settings: VoiceSettings | None = None) -> Voice:
     """The engine called ``name``, set up but not yet loaded; never another engine."""
     s = settings or VoiceSettings()
     if name == "gtts":
-        from .gtts import GttsVoice
+        from stretchcast.voices.gtts import GttsVoice
 
         return GttsVoice(lang=s.lang, tld=s.tld, slow=s.slow)
     if name == "piper":
-        from .piper import PiperVoice
+        from stretchcast.voices.piper import PiperVoice
 
         return PiperVoice(rate=s.rate)
     if name == "espeak":
-        from .espeak import EspeakVoice
+        from stretchcast.voices.espeak import EspeakVoice
 
         return EspeakVoice(rate=round(ESPEAK_WPM * s.rate))
-    if name == "fake":
-        from stretchcast.testing import FakeVoice
-
-        return FakeVoice(speed=s.rate)
+    factory = _registered(name)
+    if factory is not None:
+        return factory(s)
     raise UsageError(
         f"there is no voice called '{name}'",
         fix=f"Voices: auto, {', '.join(ENGINES)} ('stretchcast voices' shows which work here).",
     )
+
+
+def _registered(name: str) -> Callable[[VoiceSettings], Voice] | None:
+    """The factory an installed package registered for ``name``, if any."""
+    for ep in entry_points(group=ENTRY_POINT_GROUP, name=name):
+        factory: Callable[[VoiceSettings], Voice] = ep.load()
+        return factory
+    return None
 
 
 def ready_voice(name: str, settings: VoiceSettings | None = None) -> Voice:

@@ -41,9 +41,8 @@ import numpy as np
 import platformdirs
 import soundfile as sf
 
-from stretchcast.audio import PreparedCue, k_weighting_tail
-
-from .base import Speech
+from stretchcast.sound.signal import PreparedCue, k_weighting_tail
+from stretchcast.voices.base import Speech
 
 log = logging.getLogger(__name__)
 

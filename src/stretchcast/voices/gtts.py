@@ -32,8 +32,7 @@ import requests
 import soundfile as sf
 
 from stretchcast.errors import UsageError, VoiceError
-
-from .base import Speech
+from stretchcast.voices.base import Speech
 
 log = logging.getLogger(__name__)
 

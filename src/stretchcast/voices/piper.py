@@ -29,8 +29,7 @@ from typing import Any
 import numpy as np
 
 from stretchcast.errors import UsageError, VoiceError
-
-from .base import Speech
+from stretchcast.voices.base import Speech
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,6 @@
 """The command line's voice parts: voice options for ``build``, and the ``voices`` and ``cache`` commands.
 
-Kept apart from ``cli.py`` so that the voice options live beside the voices; ``cli.py`` only
-calls :func:`add_voice_options`, :func:`add_commands` and :func:`run_command`.
+The ``build`` command (``cli.routines``) takes its voice options from here.
 """
 
 from __future__ import annotations
@@ -9,11 +8,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from . import ENGINES, RATE_RANGE, VoiceSettings, engine_statuses
-from .cache import CACHE_ENV, CueCache, default_cache_dir
-
-#: The subcommands this module runs.
-COMMANDS = frozenset({"voices", "cache"})
+from stretchcast.voices import ENGINES, RATE_RANGE, VoiceSettings, engine_statuses
+from stretchcast.voices.cache import CACHE_ENV, CueCache, default_cache_dir
 
 
 def _cache_dir_option(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
@@ -62,21 +58,20 @@ def cache_from(args: argparse.Namespace) -> CueCache | bool:
     return CueCache(args.cache_dir) if args.cache_dir else True
 
 
-def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``voices`` and ``cache``."""
     p_voices = sub.add_parser(
         "voices", help="each voice, whether it works here and why not, and what auto picks"
     )
     p_voices.add_argument("--offline", action="store_true", help="do not ask Google")
+    p_voices.set_defaults(handler=lambda args: _voices(offline=args.offline))
     p_cache = sub.add_parser("cache", help="the cue cache: 'cache info' shows it, 'cache clear' empties it")
     p_cache.add_argument("action", choices=("info", "clear"), metavar="info|clear", help="info or clear")
     _cache_dir_option(p_cache)
+    p_cache.set_defaults(handler=_cache)
 
 
-def run_command(args: argparse.Namespace) -> int:
-    """Run ``voices`` or ``cache``; returns the exit code."""
-    if args.command == "voices":
-        return _voices(offline=args.offline)
+def _cache(args: argparse.Namespace) -> int:
     cache = CueCache(args.cache_dir) if args.cache_dir else CueCache.default()
     if args.action == "clear":
         removed = cache.clear()

@@ -6,7 +6,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .voices.base import Samples
+from stretchcast.voices.base import Samples
 
 # (seconds after the start, frequency in Hz) of each note; "start" rises, "end" settles.
 _NOTES = {

@@ -21,11 +21,11 @@ import numpy as np
 import numpy.typing as npt
 from tqdm.auto import tqdm
 
-from .audio import PreparedCue, prepare_cue
-from .errors import VoiceError
-from .voices import Choice
-from .voices.base import Samples, Speech, Voice, cue_timeout, parallelism
-from .voices.cache import CueCache
+from stretchcast.errors import VoiceError
+from stretchcast.sound.signal import PreparedCue, prepare_cue
+from stretchcast.voices import Choice
+from stretchcast.voices.base import Samples, Speech, Voice, cue_timeout, parallelism
+from stretchcast.voices.cache import CueCache
 
 log = logging.getLogger(__name__)
 

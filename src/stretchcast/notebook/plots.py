@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from matplotlib.figure import Figure
 from matplotlib.ticker import MultipleLocator
 
-from . import words
-from .timeline import Event, Timeline
+from stretchcast import words
+from stretchcast.timeline import Event, Timeline
 
 #: Lanes from top to bottom: what a listener hears (or does) at each moment.
 LANES: tuple[tuple[str, str, str], ...] = (

@@ -20,10 +20,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from . import __version__, captions, mp3, render, words
-from .content import Routine
-from .cover import Cover, Segment, render_cover
-from .export import (
+from stretchcast import __version__, words
+from stretchcast.content import Routine
+from stretchcast.output import captions
+from stretchcast.output.cover import Cover, Segment, render_cover
+from stretchcast.output.files import (
     OutputSet,
     Tags,
     exclusive,
@@ -33,7 +34,8 @@ from .export import (
     m3u8,
     remove_stale,
 )
-from .timeline import Chapter, Timeline
+from stretchcast.sound import mp3, render
+from stretchcast.timeline import Chapter, Timeline
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import numpy.typing as npt
 from pyloudnorm.iirfilter import IIRfilter
 from scipy import ndimage, signal
 
-from .voices.base import Samples, Speech
+from stretchcast.voices.base import Samples, Speech
 
 # Loudness of every cue (BS.1770, gated, like the track's). Measured on the same 40 cues, levelling
 # by plain active RMS left Piper 1.3 LU quieter than espeak-ng; K-weighted loudness makes engines

@@ -8,7 +8,7 @@ and without reading a file (the collection and each preset are read once). It re
 audio with :func:`stretchcast.build`, and saves it as a routine file that ``stretchcast build FILE``
 builds identically.
 
-The widgets that drive it live in :mod:`stretchcast.notebook`. Keeping this module free of ipywidgets
+The widgets that drive it live in :mod:`stretchcast.notebook.view`. Keeping this module free of ipywidgets
 (the model/view split of the jupyter-widgets tutorial) lets tests drive every behaviour with no kernel.
 """
 
@@ -26,8 +26,7 @@ from typing import Any
 
 from traitlets import Bool, Float, HasTraits, Instance, Int, TraitError, Tuple, Unicode, observe, validate
 
-from . import _yaml
-from .content import (
+from stretchcast.content import (
     ADJUSTED,
     PACE_FACTOR_RANGE,
     Collection,
@@ -42,12 +41,13 @@ from .content import (
     save_routine,
     slugify,
 )
-from .errors import ContentError, UsageError, Where
-from .pipeline import BuildOptions, BuildResult, build, plan
-from .plots import PlotData, plot_data
-from .timeline import Timeline
-from .voices import Choice, Voice, choose_voice
-from .voices.base import Speech
+from stretchcast.content import strict_yaml as _yaml
+from stretchcast.errors import ContentError, UsageError, Where
+from stretchcast.notebook.plots import PlotData, plot_data
+from stretchcast.pipeline import BuildOptions, BuildResult, build, plan
+from stretchcast.timeline import Timeline
+from stretchcast.voices import Choice, Voice, choose_voice
+from stretchcast.voices.base import Speech
 
 #: Environment variables the notebooks honour. Tests set them so that notebooks run offline with the
 #: fake voice and write into a temporary folder; people normally leave them unset.
@@ -65,7 +65,7 @@ Progress = Callable[[int, int], None]
 
 def _checkout() -> Path | None:
     """This source checkout's root, when stretchcast runs from one (not from an installed wheel)."""
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     return root if (root / "pyproject.toml").is_file() and (root / "content").is_dir() else None
 
 

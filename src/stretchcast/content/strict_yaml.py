@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from .errors import ContentError, Where, closest, did_you_mean
+from stretchcast.errors import ContentError, Where, closest, did_you_mean
 
 MAX_FILE_BYTES = 256 * 1024
 _PLAIN_TAGS = {

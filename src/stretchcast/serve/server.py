@@ -28,8 +28,9 @@ from importlib import resources
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
-from . import __version__
-from ._http import (
+from stretchcast import __version__
+from stretchcast.errors import UsageError
+from stretchcast.serve.http import (
     MEDIA_TYPES,
     ByteRange,
     RangeNotSatisfiableError,
@@ -40,9 +41,8 @@ from ._http import (
     select_range,
     url_segments,
 )
-from .errors import UsageError
-from .library import cover_for, scan
-from .pages import render_feed, render_page
+from stretchcast.serve.library import cover_for, scan
+from stretchcast.serve.pages import render_feed, render_page
 
 log = logging.getLogger(__name__)
 
@@ -264,7 +264,7 @@ def _generated(body: bytes, suffix: str, extra: tuple[tuple[str, str], ...] = ()
 
 @functools.cache
 def _static(name: str) -> bytes:
-    return resources.files("stretchcast").joinpath("web").joinpath(name).read_bytes()
+    return resources.files("stretchcast.serve").joinpath("web").joinpath(name).read_bytes()
 
 
 def _file_entity(real: Path) -> _Entity | None:

@@ -41,9 +41,9 @@ from mutagen.id3 import (
     PictureType,
 )
 
-from .cover import Cover
-from .errors import OutputError, Where
-from .timeline import Chapter
+from stretchcast.errors import OutputError, Where
+from stretchcast.output.cover import Cover
+from stretchcast.timeline import Chapter
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ plot that follow every change (planned, nothing spoken), a Render button with a 
 audio player, the chapters and download links, and Save, which writes a routine file that
 ``stretchcast build FILE`` builds identically.
 
-The state and logic are in :class:`stretchcast.builder.RoutineModel`; this module only lays out
+The state and logic are in :class:`stretchcast.notebook.model.RoutineModel`; this module only lays out
 widgets and connects them to it. Every callback reports its errors in the builder's output area in
 plain words (a traceback too, for the unexpected ones): JupyterLab would otherwise swallow them.
 """
@@ -24,8 +24,11 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from . import words
-from .builder import (
+from stretchcast import words
+from stretchcast.content import PACE_FACTOR_RANGE, Collection, Routine, load_routine
+from stretchcast.errors import StretchcastError, UsageError
+from stretchcast.notebook.cards import chapters_table, file_link, size_text, table
+from stretchcast.notebook.model import (
     ADJUSTABLE,
     ExerciseSettings,
     RoutineModel,
@@ -34,12 +37,9 @@ from .builder import (
     default_voice,
     voice_override,
 )
-from .cards import chapters_table, file_link, size_text, table
-from .content import PACE_FACTOR_RANGE, Collection, Routine, load_routine
-from .errors import StretchcastError, UsageError
-from .pipeline import BuildOptions, BuildResult, build
-from .plots import PlotData, figure_png, plot_timeline
-from .voices import ENGINES, Choice, choose_voice
+from stretchcast.notebook.plots import PlotData, figure_png, plot_timeline
+from stretchcast.pipeline import BuildOptions, BuildResult, build
+from stretchcast.voices import ENGINES, Choice, choose_voice
 
 _SLIDER_LABELS = {"reps": "Reps", "hold": "Hold (s)", "rest": "Rest (s)", "sets": "Sets"}
 _NARROW = {"description_width": "64px"}

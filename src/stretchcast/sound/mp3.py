@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 import soundfile
 
-from .errors import UsageError
+from stretchcast.errors import UsageError
 
 log = logging.getLogger(__name__)
 

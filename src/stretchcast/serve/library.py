@@ -21,8 +21,8 @@ from urllib.parse import quote
 from mutagen import MutagenError
 from mutagen.mp3 import MP3
 
-from . import words
-from ._http import plain_name, resolve_file
+from stretchcast import words
+from stretchcast.serve.http import plain_name, resolve_file
 
 log = logging.getLogger(__name__)
 

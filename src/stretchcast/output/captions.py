@@ -6,7 +6,7 @@ that), so a player showing these captions beside the audio stays in step.
 
 from __future__ import annotations
 
-from .timeline import Event, Timeline
+from stretchcast.timeline import Event, Timeline
 
 CHIME_TEXT = {"start": "[chime]", "end": "[closing chime]"}
 

@@ -32,9 +32,10 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from . import audio, mp3, tones
-from .timeline import Timeline
-from .voices.base import Samples
+from stretchcast.sound import mp3, tones
+from stretchcast.sound import signal as audio
+from stretchcast.timeline import Timeline
+from stretchcast.voices.base import Samples
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
-from . import words
-from .content import Collection, Dose, Exercise, Range, Routine
-from .timeline import Timeline
+from stretchcast import words
+from stretchcast.content import Collection, Dose, Exercise, Range, Routine
+from stretchcast.timeline import Timeline
 
 _TEXT = "var(--jp-content-font-color1, #1f1f1f)"
 _MUTED = "var(--jp-content-font-color2, #5a5a5a)"

@@ -11,8 +11,8 @@ import html
 import xml.etree.ElementTree as ET
 from urllib.parse import quote
 
-from . import __version__, words
-from .library import ServedRoutine
+from stretchcast import __version__, words
+from stretchcast.serve.library import ServedRoutine
 
 _ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 _ATOM = "http://www.w3.org/2005/Atom"

@@ -1,24 +1,18 @@
-"""The ``stretchcast`` command: list, plan and build guided routines.
-
-Exit codes: 0 done; 1 unexpected failure; 2 bad input (nothing written); 3 a voice cannot speak;
-4 output cannot be written; 130 interrupted.
-"""
+"""The routine commands: ``list``, ``plan``, ``new`` and ``build``."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import json
-import logging
-import os
-import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn, cast
+from typing import Any
 
-from . import __version__, words
-from .content import (
+from stretchcast import words
+from stretchcast.cli import voices as voice_commands
+from stretchcast.content import (
     DOSE_FIELDS,
     PACE_FACTOR_RANGE,
     Collection,
@@ -28,83 +22,37 @@ from .content import (
     load_routine,
     save_routine,
 )
-from .cues import abandoned_engines
-from .errors import StretchcastError, did_you_mean
-from .export import check_writable
-from .pipeline import DEFAULT_BITRATE, DEFAULT_SAMPLE_RATE, BuildOptions, build, plan, with_guidance
-from .timeline import Timeline
-from .voices import choose_voice
-from .voices import commands as voice_commands
+from stretchcast.output.files import check_writable
+from stretchcast.pipeline import (
+    DEFAULT_BITRATE,
+    DEFAULT_SAMPLE_RATE,
+    BuildOptions,
+    build,
+    plan,
+    with_guidance,
+)
+from stretchcast.timeline import Timeline
+from stretchcast.voices import choose_voice
 
-log = logging.getLogger("stretchcast")
-INTERRUPTED = 130  # the shell's code for a process stopped by Ctrl-C (128 + SIGINT)
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, with its mistakes reported like every other stretchcast message: two plain lines.
-
-    Abbreviated options are off: "--no-chime" must not quietly mean "--no-chimes".
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("allow_abbrev", False)
-        super().__init__(*args, **kwargs)
-
-    def error(self, message: str) -> NoReturn:
-        """Print what was wrong and how to find the right words; exit 2."""
-        problem, fix = message, f"Run '{self.prog} --help' to see what it takes."
-        choice = re.match(r"argument (\S+): invalid choice: '([^']*)' \(choose from (.*)\)", message)
-        unknown = re.match(r"unrecognized arguments: (.*)", message)
-        if choice and choice.group(1) == "COMMAND":
-            commands = re.findall(r"'([^']*)'", choice.group(3))
-            problem = f"there is no command '{choice.group(2)}'"
-            fix = f"{did_you_mean(choice.group(2), commands)}Commands: {', '.join(commands)}."
-        elif message.startswith("the following arguments are required: COMMAND"):
-            problem = "say what to do: a command is needed"
-            fix = "Start with 'stretchcast list', then 'stretchcast build standard' (--help lists all)."
-        elif message.startswith("the following arguments are required: "):
-            problem = f"'{self.prog}' needs {message.split(': ', 1)[1]}"
-        elif unknown:
-            words = unknown.group(1).split()
-            options = [o for o in _all_options(self) if o.startswith("--")]
-            hints = [did_you_mean(w, options) for w in words if w.startswith("-")]
-            problem = f"unknown argument{'s' if len(words) > 1 else ''}: {unknown.group(1)}"
-            fix = "".join(hints) + "Run 'stretchcast COMMAND --help' to see a command's options."
-        sys.stderr.write(f"stretchcast: {problem}\n  {fix}\n")
-        raise SystemExit(2)
+RoutineCommand = Callable[[argparse.Namespace, Routine], int]
 
 
-def _all_options(parser: argparse.ArgumentParser) -> list[str]:
-    """Every option string of ``parser`` and of its subcommands."""
-    found: list[str] = []
-    for action in parser._actions:
-        found += action.option_strings
-        if isinstance(action, argparse._SubParsersAction):
-            for child in action.choices.values():
-                found += _all_options(child)
-    return sorted(set(found))
+def _with_routine(command: RoutineCommand) -> Callable[[argparse.Namespace], int]:
+    """A handler that loads the routine the arguments name (with their changes), then runs ``command``."""
+
+    def handler(args: argparse.Namespace) -> int:
+        return command(args, _routine(args, load_collection(args.content)))
+
+    return handler
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="stretchcast",
-        description="Guided audio routines for SI joint stretches: plan them, build them as MP3s.",
-        epilog="Start with 'stretchcast list', then 'stretchcast build standard'.",
-    )
-    parser.add_argument("--version", action="version", version=f"stretchcast {__version__}")
-    parser.add_argument(
-        "--content", type=Path, metavar="DIR", help="content folder (default: content/si-joint)"
-    )
-    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
-    sub = cast(
-        "argparse._SubParsersAction[argparse.ArgumentParser]",
-        parser.add_subparsers(dest="command", metavar="COMMAND", required=True),
-    )
-
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``list``, ``plan``, ``new`` and ``build``."""
     p_list = sub.add_parser(
         "list", help="exercises with their doses and ranges, and routines with their lengths"
     )
     p_list.add_argument("--json", action="store_true", help="the same as data")
+    p_list.set_defaults(handler=_list)
 
     def routine_args(p: argparse.ArgumentParser) -> None:
         p.add_argument(
@@ -149,6 +97,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p_plan = sub.add_parser("plan", help="the timeline and total length, without making audio")
     routine_args(p_plan)
+    p_plan.set_defaults(handler=_with_routine(_plan))
     p_plan.add_argument(
         "--json",
         action="store_true",
@@ -164,9 +113,11 @@ def _parser() -> argparse.ArgumentParser:
     p_new.add_argument("--title", help="the routine's title (default: the starting routine's)")
     p_new.add_argument("--force", action="store_true", help="replace FILE if it exists")
     change_args(p_new)
+    p_new.set_defaults(handler=_with_routine(_new))
 
     p_build = sub.add_parser("build", help="render a routine to an MP3 and its manifest")
     routine_args(p_build)
+    p_build.set_defaults(handler=_with_routine(_build))
     p_build.add_argument(
         "-o",
         "--out",
@@ -208,52 +159,7 @@ def _parser() -> argparse.ArgumentParser:
         help="year tag (default: the content's year, for reproducible files)",
     )
     p_build.add_argument("-q", "--quiet", action="store_true", help="print only the MP3's path")
-    _serve_parser(sub)
     voice_commands.add_voice_options(p_build)
-    voice_commands.add_commands(sub)
-    return parser
-
-
-# -- serve: the phone page and the podcast feed --------------------------------------------------------
-
-
-def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from .serve import DEFAULT_PORT
-
-    p = sub.add_parser("serve", help="play the built routines on a phone: a web page and a podcast feed")
-    p.add_argument(
-        "folder",
-        nargs="?",
-        type=Path,
-        default=Path("audio"),
-        metavar="DIR",
-        help="folder to serve (default: audio)",
-    )
-    p.add_argument(
-        "--port",
-        type=int,
-        default=DEFAULT_PORT,
-        metavar="N",
-        help=f"port to listen on (default: {DEFAULT_PORT}; 0 picks a free one)",
-    )
-    p.add_argument(
-        "--lan",
-        action="store_true",
-        help="listen on this computer's Wi-Fi address and print a QR code to open it on a phone",
-    )
-
-
-def _serve(args: argparse.Namespace) -> int:
-    from . import serve
-
-    server = serve.listen(args.folder, port=args.port, lan=args.lan)
-    with server:
-        print(serve.banner(server, lan=args.lan, colour=sys.stdout.isatty()), flush=True)
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            print("Stopped.")
-    return 0
 
 
 def _changes(args: argparse.Namespace) -> list[str]:
@@ -289,7 +195,9 @@ def _dose_lines(ex: Exercise) -> list[str]:
     return ["; ".join(parts[:2]), "; ".join(parts[2:])]
 
 
-def _list(collection: Collection, as_json: bool) -> None:
+def _list(args: argparse.Namespace) -> int:
+    collection = load_collection(args.content)
+    as_json = args.json
     presets = [(name, load_routine(collection, name)) for name in collection.presets()]
     if as_json:
         data = {
@@ -312,7 +220,7 @@ def _list(collection: Collection, as_json: bool) -> None:
         }
         json.dump(data, sys.stdout, indent=2)
         print()
-        return
+        return 0
     print(f"{collection.title}: exercises, each dose's default and (allowed range)\n")
     for ex in collection.exercises:
         print(f"  {ex.id:<14} {ex.name}: {ex.position[:1].lower()}{ex.position[1:].rstrip('.')}")
@@ -323,6 +231,7 @@ def _list(collection: Collection, as_json: bool) -> None:
     for name, routine in presets:
         print(f"  {name:<14} {words.clock(plan(routine).duration_ms):>6}  {routine.title}")
     print("\nChange a dose with --set EXERCISE.FIELD=VALUE. Lengths are estimates until built.")
+    return 0
 
 
 def _print_plan(timeline: Timeline, routine: Routine, events: bool) -> None:
@@ -345,7 +254,7 @@ def _print_plan(timeline: Timeline, routine: Routine, events: bool) -> None:
 
 
 def _plan_json(timeline: Timeline, routine: Routine) -> dict[str, Any]:
-    from .pipeline import routine_dict
+    from stretchcast.pipeline import routine_dict
 
     return {"estimated": True, "routine": routine_dict(routine), **timeline.to_dict()}
 
@@ -417,62 +326,3 @@ def _build(args: argparse.Namespace, routine: Routine) -> int:
         print(f"Playlist: {result.playlist.resolve()} ({len(result.split)} tracks)")
     print(f"MP3: {result.mp3.resolve()}")
     return 0
-
-
-_ROUTINE_COMMANDS = {"new": _new, "plan": _plan, "build": _build}
-
-
-def run(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code (exceptions propagate)."""
-    args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.debug else logging.WARNING,
-        format="%(name)s: %(message)s" if args.debug else "stretchcast: %(message)s",
-    )
-    if args.command == "serve":  # needs no content folder, only built files
-        return _serve(args)
-    if args.command in voice_commands.COMMANDS:
-        return voice_commands.run_command(args)
-    collection = load_collection(args.content)
-    if args.command == "list":
-        _list(collection, args.json)
-        return 0
-    return _ROUTINE_COMMANDS[args.command](args, _routine(args, collection))
-
-
-def _main(argv: Sequence[str] | None) -> int:
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
-    try:
-        return run(argv)
-    except StretchcastError as err:
-        if debug:
-            raise
-        print(f"stretchcast: {err.message}", file=sys.stderr)
-        return err.exit_code
-    except KeyboardInterrupt:
-        if debug:
-            raise
-        print("stretchcast: interrupted; no partial files were left behind.", file=sys.stderr)
-        return INTERRUPTED
-    except BrokenPipeError:
-        # the reader went away (e.g. '| head'): not an error; keep Python from complaining at exit
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115, PTH123 - must stay open until exit
-        return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: run, and turn errors into one or two plain lines and an exit code."""
-    code = _main(argv)
-    if argv is None and (code == INTERRUPTED or abandoned_engines()):
-        # After Ctrl-C or a hung engine, a native engine (onnxruntime) may still be running in a
-        # thread, and interpreter shutdown would abort inside it ("terminate called without an
-        # active exception"). Every file was already cleaned up while the exception unwound and
-        # the message is printed, so leave at once with the right exit code.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    return code
-
-
-if __name__ == "__main__":
-    sys.exit(main())

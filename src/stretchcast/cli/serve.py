@@ -1,0 +1,48 @@
+"""``stretchcast serve``: the phone page and the podcast feed over a folder of tracks."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``serve``."""
+    from stretchcast.serve.server import DEFAULT_PORT
+
+    p = sub.add_parser("serve", help="play the built routines on a phone: a web page and a podcast feed")
+    p.add_argument(
+        "folder",
+        nargs="?",
+        type=Path,
+        default=Path("audio"),
+        metavar="DIR",
+        help="folder to serve (default: audio)",
+    )
+    p.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        metavar="N",
+        help=f"port to listen on (default: {DEFAULT_PORT}; 0 picks a free one)",
+    )
+    p.add_argument(
+        "--lan",
+        action="store_true",
+        help="listen on this computer's Wi-Fi address and print a QR code to open it on a phone",
+    )
+    p.set_defaults(handler=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from stretchcast.serve import server as serve
+
+    server = serve.listen(args.folder, port=args.port, lan=args.lan)
+    with server:
+        print(serve.banner(server, lan=args.lan, colour=sys.stdout.isatty()), flush=True)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            print("Stopped.")
+    return 0

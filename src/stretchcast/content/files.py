@@ -1,0 +1,86 @@
+"""Write routine files: the YAML a person would write, saved without ever replacing a file."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from stretchcast.content.model import DOSE_FIELDS, Routine
+from stretchcast.errors import OutputError, UsageError, Where
+
+_ROUTINE_HEADER = (
+    "# A stretchcast routine.\n"
+    "# Build it with:  stretchcast build {name}\n"
+    "# Each dose must stay within the exercise's range ('stretchcast list' shows them).\n"
+)
+
+
+def _plain_number(value: float) -> int | float:
+    """3.0 as 3 and 2.5 as 2.5: what a person would write in a routine file."""
+    return int(value) if float(value).is_integer() else value
+
+
+def routine_yaml(routine: Routine, file_name: str = "FILE") -> str:
+    """``routine`` as a routine file, every dose and setting written out.
+
+    Writing the defaults too means a saved routine builds the same even if the content's
+    defaults change later: what a clinician gave a patient stays what it was.
+    """
+    data: dict[str, object] = {"title": routine.title}
+    if routine.description:
+        data["description"] = routine.description
+    if routine.rounds != 1:
+        data["rounds"] = routine.rounds
+    if routine.voice:
+        data["voice"] = routine.voice
+    g = routine.guidance
+    data["guidance"] = {"pace": _plain_number(g.pace), "chimes": g.chimes, "countdown": g.countdown}
+    data["exercises"] = [
+        {"id": item.exercise.id, **{f: _plain_number(getattr(item.dose, f)) for f in DOSE_FIELDS}}
+        for item in routine.items
+    ]
+    body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100)
+    return _ROUTINE_HEADER.format(name=file_name) + body
+
+
+def save_routine(routine: Routine, path: Path, *, overwrite: bool = False) -> Path:
+    """Write ``routine`` to ``path`` whole, never replacing an existing file unless ``overwrite``."""
+    path = Path(path)
+    if path.suffix not in {".yaml", ".yml"}:
+        raise UsageError(f"'{path}' does not end in .yaml", fix="Routine files are YAML: use a .yaml name.")
+    if path.exists() and not overwrite:
+        raise UsageError(
+            f"'{path}' already exists; nothing was written",
+            fix="Choose another name, or replace it on purpose ('--force', or 'Replace' in the builder).",
+        )
+    text = routine_yaml(routine, str(path))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fp:
+                fp.write(text)
+                fp.flush()
+                os.fsync(fp.fileno())
+            tmp.chmod(0o644)
+            if overwrite:
+                tmp.replace(path)
+            else:
+                # link() refuses to replace an existing name: no window in which another writer's
+                # file could be clobbered between the check above and this point.
+                os.link(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+    except FileExistsError:
+        raise UsageError(
+            f"'{path}' already exists; nothing was written", fix="Choose another name."
+        ) from None
+    except OSError as err:
+        raise OutputError(
+            f"cannot write ({err.strerror})", where=Where(path), fix="Choose another folder."
+        ) from err
+    return path
