@@ -1,0 +1,142 @@
+"""Programmes: weeks that progress within what the source allows, and the bad files refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stretchcast.content import Collection, load_routine
+from stretchcast.content.programme import (
+    STEPS,
+    changes_between,
+    load_programme,
+    programme_names,
+    progression,
+    steps_of,
+)
+from stretchcast.errors import ContentError
+
+from .conftest import write
+
+SHIPPED = "six-weeks"
+
+
+def test_a_programme_is_shipped(collection: Collection) -> None:
+    """The collection ships the six-week programme."""
+    assert SHIPPED in programme_names(collection)
+    assert len(load_programme(collection, SHIPPED).weeks) == 6
+
+
+@pytest.mark.parametrize("week", range(1, 7))
+def test_every_shipped_week_stays_within_the_source_ranges(collection: Collection, week: int) -> None:
+    """Each week's every dose is within its exercise's range, and the fixed doses stay as the source says."""
+    routine = load_programme(collection, SHIPPED).weeks[week - 1].routine
+    for item in routine.items:
+        for field in ("reps", "hold", "rest", "sets", "pace"):
+            assert item.exercise.ranges.of(field).contains(getattr(item.dose, field)), (item.exercise.id, field)
+    doses = {item.exercise.id: item.dose for item in routine.items}
+    assert (doses["knee-to-chest"].reps, doses["knee-to-chest"].hold) == (8, 2)
+    assert (doses["tall-cobra"].reps, doses["tall-cobra"].hold) == (3, 10)
+
+
+def test_shipped_weeks_change_no_dose_by_more_than_one_step(collection: Collection) -> None:
+    """From one week to the next, every dose moves at most one step, up or down."""
+    weeks = load_programme(collection, SHIPPED).weeks
+    for before, after in zip(weeks, weeks[1:], strict=False):
+        for change in changes_between(before.routine, after.routine):
+            assert abs(steps_of(change)) <= 1, (after.number, change)
+
+
+def test_shipped_programme_runs_from_gentle_to_full(collection: Collection) -> None:
+    """Week 1 is the gentle preset's doses and week 6 the full preset's."""
+    weeks = load_programme(collection, SHIPPED).weeks
+
+    def doses(routine_items: object) -> list[object]:
+        return [(i.exercise.id, i.dose) for i in routine_items]  # type: ignore[attr-defined]
+
+    assert doses(weeks[0].routine.items) == doses(load_routine(collection, "gentle").items)
+    assert doses(weeks[-1].routine.items) == doses(load_routine(collection, "full").items)
+
+
+def test_week_welcome_says_which_week_and_what_changed(collection: Collection) -> None:
+    """Each week's notes name the week and, after the first, each changed dose in words."""
+    weeks = load_programme(collection, SHIPPED).weeks
+    assert weeks[1].routine.notes[0] == "This is week two of six."
+    assert weeks[1].routine.notes[1] == "This week: knee sways, five to each side; knee stirs, five each way, each leg."
+
+
+@pytest.mark.parametrize("n", [5, 6, 8, 12])
+def test_progression_steps_evenly_and_arrives(collection: Collection, n: int) -> None:
+    """A generated progression ends at the target, moves each dose one step at most, and changes something every week when it can."""
+    gentle, full = load_routine(collection, "gentle"), load_routine(collection, "full")
+    weeks = progression(gentle, full, n)
+    assert [i.dose for i in weeks[-1].items] == [i.dose for i in full.items]
+    counts = []
+    for before, after in zip(weeks, weeks[1:], strict=False):
+        changes = changes_between(before, after)
+        assert all(abs(steps_of(c)) <= 1 for c in changes)
+        counts.append(len(changes))
+    total = sum(counts)
+    assert max(counts) - min(counts) <= 1 + (total % (n - 1) != 0)  # even spread across the weeks
+    assert counts[0] <= counts[-1]  # the lighter weeks first
+
+
+def test_progression_refuses_too_few_weeks(collection: Collection) -> None:
+    """Gentle to full needs four steps of the reps, so three weeks is refused with the minimum."""
+    with pytest.raises(Exception, match="at least 5 weeks"):
+        progression(load_routine(collection, "gentle"), load_routine(collection, "full"), 3)
+
+
+_HEAD = "title: Test\nsessions_per_week: 3\nweeks:\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "field", "words"),
+    [
+        (
+            "  - week: 1\n    preset: gentle\n    adjust:\n      knee-sways: {reps: 9}\n",
+            4,
+            "weeks[0].adjust.knee-sways.reps",
+            "outside its allowed range",
+        ),
+        ("  - week: 1\n    preset: gentle\n  - week: 3\n    preset: gentle\n", 3, "weeks[1].week", "week 2 is missing"),
+        ("  - week: 1\n    preset: gentel\n", 2, "weeks[0].preset", "no preset called 'gentel'"),
+        (
+            "  - week: 1\n    preset: gentle\n  - week: 2\n    preset: gentle\n    adjust:\n"
+            "      knee-sways: {reps: 6}\n",
+            6,
+            "weeks[1].adjust.knee-sways.reps",
+            "more than one step",
+        ),
+        (
+            "  - week: 1\n    title: Mine\n    exercises:\n      - id: tall-cobra\n        hold: 20\n",
+            5,
+            "weeks[0].exercises[0].hold",
+            "outside its allowed range",
+        ),
+    ],
+)
+def test_bad_programmes_name_file_line_and_field(
+    tmp_path: Path, collection: Collection, body: str, line: int, field: str, words: str
+) -> None:
+    """A dose out of range, a missing week, an unknown preset or a jump of two steps names where it is."""
+    path = write(tmp_path, "bad.yaml", _HEAD + body)
+    with pytest.raises(ContentError) as err:
+        load_programme(collection, path)
+    where = err.value.where
+    assert where is not None
+    assert (Path(str(where.path)), where.line, where.field) == (path, line + _HEAD.count("\n"), field)
+    assert words in err.value.message
+
+
+def test_a_week_written_out_as_a_routine_loads(tmp_path: Path, collection: Collection) -> None:
+    """A week may be a routine in the routine-file form, checked like one."""
+    path = write(
+        tmp_path,
+        "mine.yaml",
+        _HEAD + "  - week: 1\n    title: Mine\n    exercises:\n      - id: knee-sways\n        reps: 5\n",
+    )
+    week = load_programme(collection, path).weeks[0]
+    assert [(i.exercise.id, i.dose.reps) for i in week.routine.items] == [("knee-sways", 5)]
+    assert STEPS["reps"] == 1
