@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
+import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from stretchcast.content import Collection, load_routine
+from stretchcast.cli import main
+from stretchcast.content import Collection, Routine, load_routine
 from stretchcast.content.programme import (
     STEPS,
     changes_between,
@@ -16,8 +20,9 @@ from stretchcast.content.programme import (
     steps_of,
 )
 from stretchcast.errors import ContentError
+from stretchcast.pipeline import plan
 
-from .conftest import write
+from .conftest import decode, write
 
 SHIPPED = "six-weeks"
 
@@ -34,7 +39,10 @@ def test_every_shipped_week_stays_within_the_source_ranges(collection: Collectio
     routine = load_programme(collection, SHIPPED).weeks[week - 1].routine
     for item in routine.items:
         for field in ("reps", "hold", "rest", "sets", "pace"):
-            assert item.exercise.ranges.of(field).contains(getattr(item.dose, field)), (item.exercise.id, field)
+            assert item.exercise.ranges.of(field).contains(getattr(item.dose, field)), (
+                item.exercise.id,
+                field,
+            )
     doses = {item.exercise.id: item.dose for item in routine.items}
     assert (doses["knee-to-chest"].reps, doses["knee-to-chest"].hold) == (8, 2)
     assert (doses["tall-cobra"].reps, doses["tall-cobra"].hold) == (3, 10)
@@ -43,7 +51,7 @@ def test_every_shipped_week_stays_within_the_source_ranges(collection: Collectio
 def test_shipped_weeks_change_no_dose_by_more_than_one_step(collection: Collection) -> None:
     """From one week to the next, every dose moves at most one step, up or down."""
     weeks = load_programme(collection, SHIPPED).weeks
-    for before, after in zip(weeks, weeks[1:], strict=False):
+    for before, after in itertools.pairwise(weeks):
         for change in changes_between(before.routine, after.routine):
             assert abs(steps_of(change)) <= 1, (after.number, change)
 
@@ -63,7 +71,10 @@ def test_week_welcome_says_which_week_and_what_changed(collection: Collection) -
     """Each week's notes name the week and, after the first, each changed dose in words."""
     weeks = load_programme(collection, SHIPPED).weeks
     assert weeks[1].routine.notes[0] == "This is week two of six."
-    assert weeks[1].routine.notes[1] == "This week: knee sways, five to each side; knee stirs, five each way, each leg."
+    assert (
+        weeks[1].routine.notes[1]
+        == "This week: knee sways, five to each side; knee stirs, five each way, each leg."
+    )
 
 
 @pytest.mark.parametrize("n", [5, 6, 8, 12])
@@ -73,7 +84,7 @@ def test_progression_steps_evenly_and_arrives(collection: Collection, n: int) ->
     weeks = progression(gentle, full, n)
     assert [i.dose for i in weeks[-1].items] == [i.dose for i in full.items]
     counts = []
-    for before, after in zip(weeks, weeks[1:], strict=False):
+    for before, after in itertools.pairwise(weeks):
         changes = changes_between(before, after)
         assert all(abs(steps_of(c)) <= 1 for c in changes)
         counts.append(len(changes))
@@ -100,7 +111,12 @@ _HEAD = "title: Test\nsessions_per_week: 3\nweeks:\n"
             "weeks[0].adjust.knee-sways.reps",
             "outside its allowed range",
         ),
-        ("  - week: 1\n    preset: gentle\n  - week: 3\n    preset: gentle\n", 3, "weeks[1].week", "week 2 is missing"),
+        (
+            "  - week: 1\n    preset: gentle\n  - week: 3\n    preset: gentle\n",
+            3,
+            "weeks[1].week",
+            "week 2 is missing",
+        ),
         ("  - week: 1\n    preset: gentel\n", 2, "weeks[0].preset", "no preset called 'gentel'"),
         (
             "  - week: 1\n    preset: gentle\n  - week: 2\n    preset: gentle\n    adjust:\n"
@@ -140,3 +156,90 @@ def test_a_week_written_out_as_a_routine_loads(tmp_path: Path, collection: Colle
     week = load_programme(collection, path).weeks[0]
     assert [(i.exercise.id, i.dose.reps) for i in week.routine.items] == [("knee-sways", 5)]
     assert STEPS["reps"] == 1
+
+
+# -- the command line --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped programme built once with the fake voice, in one command."""
+    out = tmp_path_factory.mktemp("programme-out")
+    assert main(["programme", "build", SHIPPED, "--voice", "fake", "-o", str(out), "-q"]) == 0
+    return out
+
+
+def test_one_command_builds_a_track_per_week_with_its_manifest(built: Path) -> None:
+    """`programme build` writes week-01.mp3 ... week-06.mp3, each decoding to its manifest's length, and programme.json naming them."""
+    folder = built / SHIPPED
+    data = json.loads((folder / "programme.json").read_text())
+    assert [w["file"] for w in data["weeks"]] == [f"week-{n:02d}.mp3" for n in range(1, 7)]
+    for entry in data["weeks"]:
+        manifest = json.loads((folder / entry["manifest"]).read_text())
+        decoded = decode(folder / entry["file"])
+        assert abs(decoded.duration_ms - manifest["duration_ms"]) < 30
+        assert (folder / manifest["captions"]).is_file() and (folder / manifest["cover"]["file"]).is_file()
+    assert data["sessions_per_week"] == 4
+
+
+def test_each_week_says_which_week_and_what_changed(built: Path) -> None:
+    """Week 4's welcome and captions say it is week four and name the doses that went up."""
+    folder = built / SHIPPED
+    manifest = json.loads((folder / "week-04.json").read_text())
+    welcome = [e["text"] for e in manifest["events"] if e["role"] == "welcome"]
+    assert "This is week four of six." in welcome
+    assert "This week: knee sways, seven to each side; knee stirs, six each way, each leg." in welcome
+    assert "This is week four of six." in (folder / "week-04.vtt").read_text()
+
+
+def test_routine_tracks_say_nothing_of_weeks(preset: Callable[[str], Routine]) -> None:
+    """A routine's timeline is the same with no notes as before programmes existed: no week sentence in it."""
+    timeline = plan(preset("standard"))
+    assert not any("week" in (e.text or "").lower() for e in timeline.events)
+
+
+def test_start_records_the_date_atomically(built: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`programme start --on DATE` writes start.json with that date, and a bad date exits 2 leaving it as it was."""
+    assert main(["programme", "start", SHIPPED, "--on", "2026-11-20", "-o", str(built)]) == 0
+    state = built / SHIPPED / "start.json"
+    assert json.loads(state.read_text()) == {"programme": SHIPPED, "started": "2026-11-20"}
+    assert main(["programme", "start", SHIPPED, "--on", "20/11/2026", "-o", str(built)]) == 2
+    assert "YYYY-MM-DD" in capsys.readouterr().err
+    assert json.loads(state.read_text())["started"] == "2026-11-20"
+    assert not [p for p in state.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_a_bad_programme_exits_2_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Building a programme with a week out of range exits 2, names file, line and field, and leaves no file."""
+    path = write(
+        tmp_path,
+        "bad.yaml",
+        _HEAD + "  - week: 1\n    preset: gentle\n    adjust:\n      knee-stirs: {reps: 12}\n",
+    )
+    out = tmp_path / "out"
+    assert main(["programme", "build", str(path), "--voice", "fake", "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}, line 7" in err and "weeks[0].adjust.knee-stirs.reps" in err
+    assert not out.exists()
+
+
+def test_new_writes_the_rule_and_a_programme_that_loads(tmp_path: Path, collection: Collection) -> None:
+    """`programme new --from gentle --to full --weeks 6` writes a file stating its rule that loads as six weeks."""
+    path = tmp_path / "mine.yaml"
+    assert main(["programme", "new", str(path), "--from", "gentle", "--to", "full", "--weeks", "6"]) == 0
+    text = path.read_text()
+    assert "never more than one step" in text and "preset: gentle" in text
+    assert len(load_programme(collection, path).weeks) == 6
+    assert main(["programme", "new", str(path), "--weeks", "6"]) == 2  # never over an existing file
+
+
+def test_show_lists_weeks_minutes_and_sessions(capsys: pytest.CaptureFixture[str]) -> None:
+    """`programme show --json` has a row per week with what changes, its minutes and the sessions a week."""
+    assert main(["programme", "show", SHIPPED, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [w["week"] for w in data["weeks"]] == list(range(1, 7))
+    assert data["weeks"][0]["changes"] == "starting doses"
+    assert all(w["estimated_ms"] > 60_000 for w in data["weeks"])
+    assert data["weeks"][-1]["estimated_ms"] > data["weeks"][0]["estimated_ms"]

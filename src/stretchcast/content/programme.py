@@ -195,7 +195,7 @@ def _week_routine(
     if adjust is not None:
         ids = [item.exercise.id for item in routine.items]
         items = list(routine.items)
-        for ex_id in adjust.keys():
+        for ex_id in adjust:
             exercise = collection.exercise(ex_id, adjust.where(ex_id))
             if ex_id not in ids:
                 raise adjust.error(
@@ -295,15 +295,17 @@ def change_sentence(changes: tuple[Change, ...]) -> str:
     parts = []
     for group in by_exercise.values():
         ex = group[0].exercise
-        dose = Dose(**{f: 0 for f in DOSE_FIELDS})  # type: ignore[arg-type]
-        dose = dataclasses.replace(dose, **{c.field: _typed(c.field, c.after) for c in group})
+        after = {c.field: c.after for c in group}
+        dose = Dose(
+            reps=int(after.get("reps", 0)),
+            hold=int(after.get("hold", 0)),
+            pace=float(after.get("pace", 0)),
+            rest=int(after.get("rest", 0)),
+            sets=int(after.get("sets", 0)),
+        )
         phrases = ", ".join(dose_phrase(ex, c.field, dose) for c in group)
         parts.append(f"{ex.name.lower()}, {phrases}")
     return f"This week: {'; '.join(parts)}."
-
-
-def _typed(field: str, value: float) -> int | float:
-    return value if field == "pace" else int(value)
 
 
 def week_notes(number: int, total: int, changes: tuple[Change, ...]) -> tuple[str, ...]:
