@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import json
+import re
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+import feedparser
 import pytest
 
 from stretchcast.cli import main
@@ -21,6 +25,7 @@ from stretchcast.content.programme import (
 )
 from stretchcast.errors import ContentError
 from stretchcast.pipeline import plan
+from stretchcast.serve.server import start_background
 
 from .conftest import decode, write
 
@@ -243,3 +248,54 @@ def test_show_lists_weeks_minutes_and_sessions(capsys: pytest.CaptureFixture[str
     assert data["weeks"][0]["changes"] == "starting doses"
     assert all(w["estimated_ms"] > 60_000 for w in data["weeks"])
     assert data["weeks"][-1]["estimated_ms"] > data["weeks"][0]["estimated_ms"]
+
+
+# -- on the phone --------------------------------------------------------------------------------
+
+
+def _get(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        body: bytes = answer.read()
+        return body
+
+
+def test_a_feed_reader_lists_the_weeks_in_order_as_a_season(built: Path) -> None:
+    """feedparser reads the served feed's weeks as episodes 1 to 6 of one season, in order, titled Week 1 ..."""
+    server = start_background(built)
+    try:
+        feed = feedparser.parse(_get(f"{server.url}/feed.xml"))
+    finally:
+        server.stop()
+    assert not feed.bozo, feed.get("bozo_exception")
+    weeks = [entry for entry in feed.entries if "itunes_episode" in entry]
+    assert [int(entry.itunes_episode) for entry in weeks] == [1, 2, 3, 4, 5, 6]
+    assert {entry.itunes_season for entry in weeks} == {"1"}
+    assert [entry.title.split(":")[0] for entry in weeks] == [f"Week {n}" for n in range(1, 7)]
+    dates = [entry.published_parsed for entry in weeks]
+    assert dates == sorted(dates) and len(set(dates)) == 6
+    assert all(
+        entry.enclosures[0].href.endswith(f"/{SHIPPED}/week-{n:02d}.mp3") for n, entry in enumerate(weeks, 1)
+    )
+
+
+def test_the_page_groups_the_weeks_and_marks_this_week(built: Path) -> None:
+    """Started eight days ago, the page shows the six weeks under the programme's title and marks week 2."""
+    folder = built / SHIPPED
+    state = folder / "start.json"
+    before = state.read_bytes() if state.exists() else None
+    started = dt.date.today() - dt.timedelta(days=8)
+    assert main(["programme", "start", SHIPPED, "--on", started.isoformat(), "-o", str(built)]) == 0
+    server = start_background(built)
+    try:
+        page = _get(f"{server.url}/").decode("utf-8")
+        cover = _get(f"{server.url}/{SHIPPED}/week-02.png")
+    finally:
+        server.stop()
+        if before is not None:
+            state.write_bytes(before)
+    assert 'class="programme"' in page and "this is week 2" in page
+    order = [page.index(f"<h2>Week {n}</h2>") for n in range(1, 7)]
+    assert order == sorted(order)
+    current = re.findall(r'<article class="routine current"[^>]*data-episode="(\d+)"', page)
+    assert current == ["2"]
+    assert cover.startswith(b"\x89PNG")

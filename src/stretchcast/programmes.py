@@ -9,7 +9,6 @@ Both are written whole or not at all (``output.files.OutputSet``).
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,12 +18,11 @@ from stretchcast import __version__
 from stretchcast.content.programme import Programme, Week
 from stretchcast.errors import UsageError
 from stretchcast.output.files import OutputSet, check_writable, json_text
+from stretchcast.output.programme_files import PROGRAMME_MANIFEST, current_week, read_start, write_start
 from stretchcast.pipeline import BuildOptions, BuildResult, build, plan, routine_dict
 from stretchcast.voices import Choice, Voice, choose_voice
 from stretchcast.voices.cache import CueCache
 
-PROGRAMME_MANIFEST = "programme.json"
-START_FILE = "start.json"
 PROGRAMME_FORMAT = 1
 
 
@@ -145,28 +143,7 @@ def parse_date(text: str) -> dt.date:
 
 def record_start(programme: Programme, out_dir: Path, on: dt.date) -> Path:
     """Write ``<out_dir>/<slug>/start.json``: the day week 1 began (atomically)."""
-    folder = out_dir / programme.slug
-    check_writable(out_dir)
-    path = folder / START_FILE
-    with OutputSet() as files:
-        files.add_text(path, json_text({"programme": programme.slug, "started": on.isoformat()}))
-        files.commit()
-    return path
+    return write_start(out_dir / programme.slug, programme.slug, on)
 
 
-def read_start(folder: Path) -> dt.date | None:
-    """The start date recorded in a programme's output folder, or None (missing or unreadable)."""
-    try:
-        data = json.loads((folder / START_FILE).read_text(encoding="utf-8"))
-        return dt.date.fromisoformat(data["started"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def current_week(started: dt.date, today: dt.date, weeks: int) -> int | None:
-    """The week of the programme ``today`` falls in (1-based), or None before the start or after the end."""
-    days = (today - started).days
-    if days < 0:
-        return None
-    week = days // 7 + 1
-    return week if week <= weeks else None
+__all__ = ["PROGRAMME_MANIFEST", "current_week", "read_start"]
