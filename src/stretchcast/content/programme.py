@@ -461,3 +461,23 @@ def programme_yaml(
             lines.append(f"      - id: {item.exercise.id}")
             lines += [f"        {f}: {_number(getattr(item.dose, f))}" for f in DOSE_FIELDS]
     return "\n".join(lines) + "\n"
+
+
+def programme_of(
+    title: str, routines: list[Routine], *, sessions_per_week: int, path: Path, description: str | None = None
+) -> Programme:
+    """A programme from one routine a week (e.g. a :func:`progression`), without a file: what the
+    notebook plans and builds. Its weeks say what changed, as a loaded programme's do."""
+    weeks = []
+    for i, routine in enumerate(routines):
+        number = i + 1
+        changes = changes_between(routines[i - 1], routine) if i else ()
+        week_routine = dataclasses.replace(
+            routine,
+            slug=f"week-{number:02d}",
+            title=f"{title}, week {number}",
+            path=path,
+            notes=week_notes(number, len(routines), changes),
+        )
+        weeks.append(Week(number, week_routine, changes))
+    return Programme(slugify(path.stem), title, description, sessions_per_week, tuple(weeks), path)
