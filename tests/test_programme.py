@@ -20,12 +20,15 @@ from stretchcast.content.programme import (
     changes_between,
     load_programme,
     programme_names,
+    programme_of,
     progression,
     steps_of,
 )
 from stretchcast.errors import ContentError
 from stretchcast.pipeline import plan
+from stretchcast.programmes import build_programme
 from stretchcast.serve.server import start_background
+from stretchcast.testing import FakeVoice
 
 from .conftest import decode, write
 
@@ -80,6 +83,7 @@ def test_week_welcome_says_which_week_and_what_changed(collection: Collection) -
         weeks[1].routine.notes[1]
         == "This week: knee sways, five to each side; knee stirs, five each way, each leg."
     )
+    assert "stop, and see a clinician" in weeks[1].routine.notes[2]
 
 
 @pytest.mark.parametrize("n", [5, 6, 8, 12])
@@ -136,6 +140,13 @@ _HEAD = "title: Test\nsessions_per_week: 3\nweeks:\n"
             "weeks[0].exercises[0].hold",
             "outside its allowed range",
         ),
+    ],
+    ids=[
+        "week-out-of-range",
+        "week-missing",
+        "unknown-preset",
+        "two-steps-in-a-week",
+        "inline-week-out-of-range",
     ],
 )
 def test_bad_programmes_name_file_line_and_field(
@@ -299,3 +310,15 @@ def test_the_page_groups_the_weeks_and_marks_this_week(built: Path) -> None:
     current = re.findall(r'<article class="routine current"[^>]*data-episode="(\d+)"', page)
     assert current == ["2"]
     assert cover.startswith(b"\x89PNG")
+
+
+def test_a_shorter_rebuild_removes_the_weeks_it_no_longer_has(collection: Collection, tmp_path: Path) -> None:
+    """Rebuilding a programme as three weeks where it had four removes week 4's files and lists three weeks."""
+    standard, full = load_routine(collection, "standard"), load_routine(collection, "full")
+    path = tmp_path / "mine.yaml"
+    for weeks in (4, 3):
+        programme = programme_of("Mine", progression(standard, full, weeks), sessions_per_week=3, path=path)
+        result = build_programme(programme, out_dir=tmp_path / "out", voice=FakeVoice())
+    assert sorted(p.name for p in result.folder.glob("week-*.mp3")) == [f"week-0{n}.mp3" for n in (1, 2, 3)]
+    assert not list(result.folder.glob("week-04.*"))
+    assert len(json.loads(result.manifest.read_text())["weeks"]) == 3

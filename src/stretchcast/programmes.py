@@ -9,6 +9,7 @@ Both are written whole or not at all (``output.files.OutputSet``).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,13 +18,15 @@ from typing import Any
 from stretchcast import __version__
 from stretchcast.content.programme import Programme, Week
 from stretchcast.errors import UsageError
-from stretchcast.output.files import OutputSet, check_writable, json_text
+from stretchcast.output.files import OutputSet, check_writable, json_text, remove_stale
 from stretchcast.output.programme_files import PROGRAMME_MANIFEST, current_week, read_start, write_start
 from stretchcast.pipeline import BuildOptions, BuildResult, build, plan, routine_dict
 from stretchcast.voices import Choice, Voice, choose_voice
 from stretchcast.voices.cache import CueCache
 
 PROGRAMME_FORMAT = 1
+_WEEK_SUFFIXES = (".mp3", ".json", ".vtt", ".png", ".m3u8")
+_WEEK_FILE = re.compile(r"week-\d{2}\.(?:mp3|json|vtt|png|m3u8)")
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,9 @@ def build_programme(
     with OutputSet() as files:
         files.add_text(manifest, json_text(data))
         files.commit()
+    # a longer earlier build's last weeks (week-07.* of a programme now six weeks long)
+    keep = {f"{week.name}{suffix}" for week in programme.weeks for suffix in _WEEK_SUFFIXES}
+    remove_stale(folder, keep, _WEEK_FILE)
     return ProgrammeResult(folder, manifest, tuple(results))
 
 

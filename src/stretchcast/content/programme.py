@@ -46,6 +46,11 @@ _HARDER_UP = {"reps", "hold", "sets"}
 SESSIONS_RANGE = (1, 7)
 MAX_WEEKS = 52
 PROGRAMMES_DIR = "programmes"
+#: Spoken in every week that moves up: when to stay with, or go back to, last week instead.
+BACK_A_WEEK = (
+    "Move up only if last week felt comfortable. If it still felt hard, or your pain flared, "
+    "play last week's track again; and if you feel sharp pain, stop, and see a clinician."
+)
 
 
 @dataclass(frozen=True)
@@ -315,7 +320,8 @@ def week_notes(number: int, total: int, changes: tuple[Change, ...]) -> tuple[st
         return (which, "This week sets your starting doses.")
     if not changes:
         return (which, "This week keeps the same doses as last week.")
-    return (which, change_sentence(changes))
+    # never a progression over a warning sign: the listener is told when not to move up
+    return (which, change_sentence(changes), BACK_A_WEEK)
 
 
 def minutes_text(ms: int) -> str:
