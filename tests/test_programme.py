@@ -290,7 +290,7 @@ def test_a_feed_reader_lists_the_weeks_in_order_as_a_season(built: Path) -> None
 
 
 def test_the_page_groups_the_weeks_and_marks_this_week(built: Path) -> None:
-    """Started eight days ago, the page shows the six weeks under the programme's title and marks week 2."""
+    """Started eight days ago, the page shows the six weeks in order under the programme's title, each with its change, and marks week 2."""
     folder = built / SHIPPED
     state = folder / "start.json"
     before = state.read_bytes() if state.exists() else None
@@ -310,6 +310,7 @@ def test_the_page_groups_the_weeks_and_marks_this_week(built: Path) -> None:
     current = re.findall(r'<article class="routine current"[^>]*data-episode="(\d+)"', page)
     assert current == ["2"]
     assert cover.startswith(b"\x89PNG")
+    assert "Knee sways, six to each side, holding for three seconds" in page  # week 3's change
 
 
 def test_a_shorter_rebuild_removes_the_weeks_it_no_longer_has(collection: Collection, tmp_path: Path) -> None:

@@ -89,6 +89,7 @@ class ServedRoutine:
     episode: int | None = None
     current: bool = False
     cover_file: str | None = None
+    changes: str | None = None  # what the week changed, as programme.json says it
 
     @property
     def cover_path(self) -> str | None:
@@ -105,7 +106,8 @@ class ServedRoutine:
         exercises = [c.title for c in self.chapters if c.exercise]
         names = exercises or [c.title for c in self.chapters]
         body = f": {', '.join(names)}." if names else "."
-        return f"A guided routine of {words.clock(self.duration_ms)}{body}"
+        changed = f" This week: {self.changes}." if self.changes else ""
+        return f"A guided routine of {words.clock(self.duration_ms)}{body}{changed}"
 
 
 def scan(folder: Path) -> tuple[ServedRoutine, ...]:
@@ -410,5 +412,6 @@ def _week(root: Path, folder: str, entry: dict[str, Any], programme: str) -> Ser
         cover_mime="image/png" if cover else None,
         programme=programme,
         episode=number,
+        changes=entry["changes"] if isinstance(entry.get("changes"), str) else None,
         cover_file=cover if cover and cover.lower().endswith(".png") else None,
     )

@@ -93,11 +93,12 @@ def render_page(routines: tuple[ServedRoutine, ...], base_url: str) -> str:
         ) + (' aria-current="date"' if r.current else "")
         badge = '<p class="badge">This week</p>' if r.current else ""
         heading = f"Week {r.episode}" if r.episode is not None else r.title  # under the programme's title
+        changes = f'<p class="meta changes">{e(r.changes.capitalize())}</p>' if r.changes else ""
         cards.append(
             f'<article class="routine{" current" * r.current}" id="routine-{n}" data-routine'
             f' data-title="{e(r.title)}"{week_attrs}>'
             f'<div class="head">{cover}<div>{badge}<h2>{e(heading)}</h2>'
-            f'<p class="meta">{e(meta)}</p></div></div>'
+            f'<p class="meta">{e(meta)}</p>{changes}</div></div>'
             f'<audio controls preload="metadata" src="{e(_url(r.audio))}">{track}'
             f'<a href="{e(_url(r.audio))}">Play the MP3</a></audio>'
             f"{caption}{chapters}"
