@@ -323,3 +323,14 @@ def test_a_shorter_rebuild_removes_the_weeks_it_no_longer_has(collection: Collec
     assert sorted(p.name for p in result.folder.glob("week-*.mp3")) == [f"week-0{n}.mp3" for n in (1, 2, 3)]
     assert not list(result.folder.glob("week-04.*"))
     assert len(json.loads(result.manifest.read_text())["weeks"]) == 3
+
+
+def test_list_and_show_print_for_people(capsys: pytest.CaptureFixture[str]) -> None:
+    """`programme list` names the shipped programme; `programme show` prints a row per week and the advice to stop on sharp pain."""
+    assert main(["programme", "list"]) == 0
+    assert SHIPPED in capsys.readouterr().out
+    assert main(["programme", "show", SHIPPED]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if re.match(r"\s+\d+\s+\d+\.\d\s+4\s", line)]
+    assert len(rows) == 6 and "starting doses" in rows[0]
+    assert "see a clinician" in out
