@@ -410,12 +410,13 @@ class TestNotebookFiles:
                 source = "".join(cell["source"])
                 assert "def " not in source and "class " not in source
 
-    def test_all_three(self) -> None:
-        """The three notebooks are there, in order."""
+    def test_all_there(self) -> None:
+        """The notebooks are there, in order."""
         assert [p.name for p in NOTEBOOKS] == [
             "01-exercises.ipynb",
             "02-routine-builder.ipynb",
             "03-export.ipynb",
+            "04-programme.ipynb",
         ]
 
 

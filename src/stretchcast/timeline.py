@@ -268,6 +268,8 @@ def _compile(ctx: _Context, speech_ms: SpeechMs) -> Timeline:
 
     for line in collection.welcome:
         w.say(line.format(**fill), "welcome", None)
+    for line in routine.notes:
+        w.say(line, "welcome", None)
     for line in collection.safety_spoken:
         w.say(line, "safety", None)
     w.say("Get comfortable on your mat, and let's begin.", "welcome", None)

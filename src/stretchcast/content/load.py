@@ -264,6 +264,14 @@ def load_routine(collection: Collection, ref: str | Path) -> Routine:
         path,
         fix="A routine file has 'title:' and 'exercises:' lines; see content/si-joint/routines/.",
     )
+    return routine_from_mapping(collection, doc, path)
+
+
+def routine_from_mapping(collection: Collection, doc: _yaml.Mapping, path: Path) -> Routine:
+    """A routine from a mapping in the routine-file form (a routine file, or a programme's week).
+
+    Keys the caller read beforehand (a week's ``week:``) count as known; any other key is an error.
+    """
     title = doc.text("title", max_len=80)
     description = doc.text("description", required=False, max_len=400)
     rounds = doc.integer("rounds", lo=1, hi=10, required=False) or 1

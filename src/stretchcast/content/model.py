@@ -249,6 +249,8 @@ class Routine:
     voice: str | None
     collection: Collection
     path: Path | None = None
+    # Spoken right after the welcome (a programme's "This is week two of six."); none for a routine.
+    notes: tuple[str, ...] = ()
 
     def with_overrides(self, overrides: Iterable[str]) -> Routine:
         """A copy with ``EXERCISE.FIELD=VALUE`` overrides applied (each checked against the ranges)."""

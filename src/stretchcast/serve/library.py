@@ -7,6 +7,8 @@ comes from the MP3's APIC frame. Whatever cannot be read is logged and left out,
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import functools
 import hashlib
 import json
@@ -22,6 +24,7 @@ from mutagen import MutagenError
 from mutagen.mp3 import MP3
 
 from stretchcast import words
+from stretchcast.output.programme_files import PROGRAMME_MANIFEST, current_week, read_start
 from stretchcast.serve.http import plain_name, resolve_file
 
 log = logging.getLogger(__name__)
@@ -79,10 +82,20 @@ class ServedRoutine:
     playlist: str | None = None  # the .m3u8's name
     split: tuple[SplitTrack, ...] = ()
     cover_mime: str | None = None
+    # A programme's week: the programme's title, its season in the feed, the week as the episode,
+    # whether it is the current week (by the recorded start date), and its cover PNG's "/" path.
+    programme: str | None = None
+    season: int | None = None
+    episode: int | None = None
+    current: bool = False
+    cover_file: str | None = None
+    changes: str | None = None  # what the week changed, as programme.json says it
 
     @property
     def cover_path(self) -> str | None:
         """The cover's URL path, if the MP3 carries one."""
+        if self.cover_file is not None:
+            return "/" + "/".join(quote(part) for part in self.cover_file.split("/"))
         if self.cover_mime is None:
             return None
         return f"/art/{quote(self.stem)}{_image_suffix(self.cover_mime)}"
@@ -93,7 +106,8 @@ class ServedRoutine:
         exercises = [c.title for c in self.chapters if c.exercise]
         names = exercises or [c.title for c in self.chapters]
         body = f": {', '.join(names)}." if names else "."
-        return f"A guided routine of {words.clock(self.duration_ms)}{body}"
+        changed = f" This week: {self.changes}." if self.changes else ""
+        return f"A guided routine of {words.clock(self.duration_ms)}{body}{changed}"
 
 
 def scan(folder: Path) -> tuple[ServedRoutine, ...]:
@@ -119,7 +133,8 @@ def scan(folder: Path) -> tuple[ServedRoutine, ...]:
             routine = _from_tags(root, name)
             if routine is not None:
                 found[name] = routine
-    return tuple(sorted(found.values(), key=lambda r: (r.duration_ms, r.title.casefold(), r.audio)))
+    routines = sorted(found.values(), key=lambda r: (r.duration_ms, r.title.casefold(), r.audio))
+    return (*routines, *programme_weeks(root, names))
 
 
 def _file_named(root: Path, value: object, base: tuple[str, ...] = ()) -> str | None:
@@ -326,3 +341,77 @@ def cover_for(folder: Path, file_name: str) -> Cover | None:
     except OSError:
         return None
     return read_tags(str(real), st.st_size, st.st_mtime_ns).cover
+
+
+def programme_weeks(root: Path, names: list[str], today: dt.date | None = None) -> list[ServedRoutine]:
+    """The weeks of every programme folder (one holding ``programme.json``), in order, a season each.
+
+    Seasons are numbered by folder name; each week is an episode numbered by its week. The week
+    that ``today`` falls in, counted from the programme's recorded start, is marked current.
+    """
+    today = today or dt.date.today()
+    weeks: list[ServedRoutine] = []
+    season = 0
+    for name in names:
+        if not (root / name).is_dir():
+            continue
+        path = resolve_file(root, (name, PROGRAMME_MANIFEST))
+        read = _current_json(path) if path is not None else None
+        if read is None or not isinstance(read[1], dict) or not isinstance(read[1].get("weeks"), list):
+            continue
+        data = read[1]
+        raw_title = data.get("title")
+        title = raw_title if isinstance(raw_title, str) else name
+        entries = [w for w in data["weeks"] if isinstance(w, dict) and _count(w.get("week"))]
+        started = read_start(root / name)
+        now = current_week(started, today, len(entries)) if started else None
+        found = []
+        for entry in sorted(entries, key=lambda w: int(w["week"])):
+            week = _week(root, name, entry, title)
+            if week is not None:
+                found.append(dataclasses.replace(week, current=week.episode == now))
+        if found:
+            season += 1
+            weeks += [dataclasses.replace(w, season=season) for w in found]
+    return weeks
+
+
+def _week(root: Path, folder: str, entry: dict[str, Any], programme: str) -> ServedRoutine | None:
+    """One week of a programme, from its manifest inside the programme's folder."""
+    number = int(entry["week"])
+    file = entry.get("file")
+    if not isinstance(file, str) or "/" in file or not file.lower().endswith(".mp3"):
+        return None
+    audio = _file_named(root, file, (folder,))
+    if audio is None:
+        return None
+    real = resolve_file(root, tuple(audio.split("/")))
+    assert real is not None
+    st = real.stat()
+    tags = read_tags(str(real), st.st_size, st.st_mtime_ns)
+    manifest_name = entry.get("manifest") if isinstance(entry.get("manifest"), str) else None
+    manifest_path = resolve_file(root, (folder, manifest_name)) if manifest_name else None
+    read = _current_json(manifest_path) if manifest_path is not None else None
+    manifest = read[1] if read is not None and isinstance(read[1], dict) else {}
+    digest = read[0] if read is not None else f"{st.st_size:x}-{st.st_mtime_ns:x}"
+    stem = Path(file).stem
+    captions = _file_named(root, manifest.get("captions"), (folder,))
+    cover = _file_named(root, manifest.get("cover"), (folder,))
+    duration = _count(manifest.get("duration_ms"))
+    return ServedRoutine(
+        stem=f"{folder}-{stem}",
+        title=f"Week {number}: {programme}",
+        duration_ms=tags.duration_ms if duration is None else duration,
+        audio=audio,
+        audio_bytes=st.st_size,
+        modified=st.st_mtime,
+        guid=f"stretchcast:{folder}/{stem}:{digest[:16]}",
+        album=tags.album,
+        chapters=_chapters(manifest.get("chapters")) or tags.chapters,
+        captions=captions if captions and captions.lower().endswith(".vtt") else None,
+        cover_mime="image/png" if cover else None,
+        programme=programme,
+        episode=number,
+        changes=entry["changes"] if isinstance(entry.get("changes"), str) else None,
+        cover_file=cover if cover and cover.lower().endswith(".png") else None,
+    )

@@ -35,7 +35,18 @@ def render_page(routines: tuple[ServedRoutine, ...], base_url: str) -> str:
     e = html.escape
     feed_url = f"{base_url}/feed.xml"
     cards = []
+    shown_programme: tuple[int | None, str | None] = (None, None)
     for n, r in enumerate(routines):
+        if r.season is not None and (r.season, r.programme) != shown_programme:
+            # a programme's weeks come together, in order, under its title
+            shown_programme = (r.season, r.programme)
+            weeks = [w for w in routines if w.season == r.season]
+            now = next((w.episode for w in weeks if w.current), None)
+            note = f"{len(weeks)} weeks" + (f" · this is week {now}" if now else "")
+            cards.append(
+                f'<h2 class="programme" id="programme-{r.season}">{e(r.programme or "")}</h2>'
+                f'<p class="programme-note">{e(note)}</p>'
+            )
         cover = (
             f'<img class="cover" src="{e(r.cover_path)}" alt="" width="88" height="88" '
             f'data-type="{e(r.cover_mime or "")}">'
@@ -77,9 +88,17 @@ def render_page(routines: tuple[ServedRoutine, ...], base_url: str) -> str:
                 f'<details class="tracks"><summary>One track per exercise ({len(r.split)})</summary>'
                 f"<ol>{items}</ol></details>"
             )
+        week_attrs = (
+            f' data-season="{r.season}" data-episode="{r.episode}"' if r.season is not None else ""
+        ) + (' aria-current="date"' if r.current else "")
+        badge = '<p class="badge">This week</p>' if r.current else ""
+        heading = f"Week {r.episode}" if r.episode is not None else r.title  # under the programme's title
+        changes = f'<p class="meta changes">{e(r.changes.capitalize())}</p>' if r.changes else ""
         cards.append(
-            f'<article class="routine" id="routine-{n}" data-routine data-title="{e(r.title)}">'
-            f'<div class="head">{cover}<div><h2>{e(r.title)}</h2><p class="meta">{e(meta)}</p></div></div>'
+            f'<article class="routine{" current" * r.current}" id="routine-{n}" data-routine'
+            f' data-title="{e(r.title)}"{week_attrs}>'
+            f'<div class="head">{cover}<div>{badge}<h2>{e(heading)}</h2>'
+            f'<p class="meta">{e(meta)}</p>{changes}</div></div>'
             f'<audio controls preload="metadata" src="{e(_url(r.audio))}">{track}'
             f'<a href="{e(_url(r.audio))}">Play the MP3</a></audio>'
             f"{caption}{chapters}"
@@ -164,10 +183,18 @@ def render_feed(routines: tuple[ServedRoutine, ...], base_url: str) -> bytes:
         sub(item, f"{it}summary", r.summary)
         sub(item, "link", f"{base_url}/#routine-{n}")
         sub(item, "guid", r.guid, isPermaLink="false")
-        sub(item, "pubDate", email.utils.formatdate(r.modified, usegmt=True))
+        published = r.modified
+        if r.season is not None and r.episode is not None:
+            # weeks dated in week order, a second apart, so apps that sort by date keep the order
+            published = min(w.modified for w in routines if w.season == r.season) + r.episode
+        sub(item, "pubDate", email.utils.formatdate(published, usegmt=True))
         sub(item, "enclosure", url=f"{base_url}{_url(r.audio)}", length=str(r.audio_bytes), type="audio/mpeg")
         sub(item, f"{it}duration", str(round(r.duration_ms / 1000)))
         sub(item, f"{it}episodeType", "full")
+        if r.season is not None and r.episode is not None:
+            sub(item, f"{it}title", f"Week {r.episode}")
+            sub(item, f"{it}season", str(r.season))
+            sub(item, f"{it}episode", str(r.episode))
         sub(item, f"{it}explicit", "false")
         if r.cover_path:
             sub(item, f"{it}image", href=f"{base_url}{r.cover_path}")
