@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from stretchcast.content import strict_yaml as _yaml
+from stretchcast.content.poses import load_figure
 from stretchcast.content.model import (
     _ID,
     _LIMITS,
@@ -184,6 +185,8 @@ def load_exercise(path: Path) -> Exercise:
 
     cautions = doc.texts("cautions", required=False, max_len=300)
     spoken_caution = doc.text("spoken_caution", required=False, max_len=200)
+    cue_names = [c for c in CUE_FIELDS if getattr(cues, c, None)]
+    figure = load_figure(doc, cues=cue_names, sides=sides, directions=directions)
     doc.finish()
     assert name and summary and position
     return Exercise(
@@ -202,6 +205,7 @@ def load_exercise(path: Path) -> Exercise:
         cautions=cautions,
         spoken_caution=spoken_caution,
         path=path,
+        figure=figure,
     )
 
 
