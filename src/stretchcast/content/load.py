@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from stretchcast.content import strict_yaml as _yaml
-from stretchcast.content.poses import load_figure
 from stretchcast.content.model import (
     _ID,
     _LIMITS,
@@ -30,6 +29,7 @@ from stretchcast.content.model import (
     default_content_dir,
     slugify,
 )
+from stretchcast.content.poses import load_figure
 from stretchcast.errors import ContentError, UsageError, Where, did_you_mean
 
 

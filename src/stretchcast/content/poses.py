@@ -20,7 +20,7 @@ from stretchcast.content import strict_yaml as _yaml
 from stretchcast.errors import ContentError, did_you_mean
 
 #: Views a figure can be drawn from.
-VIEWS = ("side", "above", "three-quarter")
+VIEWS = ("side", "above", "three-quarter", "head-end")
 #: How the body lies on the mat.
 LYING = ("back", "front")
 
@@ -33,7 +33,7 @@ _PAIRED = {
     "elbow": {"flex": (0.0, 150.0)},
     "hip": _HIP,
     "knee": {"flex": (0.0, 155.0)},
-    "ankle": {"flex": (-50.0, 30.0)},
+    "ankle": {"flex": (-80.0, 30.0)},  # lying on the front the feet point fully
 }
 JOINTS: dict[str, dict[str, tuple[float, float]]] = {
     "pelvis": {"tilt": (-30.0, 30.0), "roll": (-30.0, 30.0), "lift": (0.0, 0.3)},
@@ -116,7 +116,7 @@ def load_figure(
     pm = m.mapping("poses")
     assert pm is not None
     poses: dict[str, Pose] = {}
-    for name in pm.keys():
+    for name in pm:
         poses[name] = _pose(pm, name)
     pm.finish()
     if not poses:
@@ -147,7 +147,7 @@ def _pose(pm: _yaml.Mapping, name: str) -> Pose:
     jm = pm.mapping(name)
     assert jm is not None
     joints: dict[str, Angles] = {}
-    for joint in jm.keys():
+    for joint in jm:
         if joint not in JOINTS:
             raise ContentError(
                 f"unknown joint '{joint}'",
@@ -157,7 +157,7 @@ def _pose(pm: _yaml.Mapping, name: str) -> Pose:
         am = jm.mapping(joint)
         assert am is not None
         angles: Angles = {}
-        for angle in am.keys():
+        for angle in am:
             if angle not in JOINTS[joint]:
                 allowed = list(JOINTS[joint])
                 raise ContentError(
@@ -187,9 +187,7 @@ def _pose_name(m: _yaml.Mapping, key: str, poses: dict[str, Pose]) -> str:
     return value
 
 
-def _step(
-    s: _yaml.Mapping, poses: dict[str, Pose], cues: Sequence[str], directions: Sequence[str]
-) -> Step:
+def _step(s: _yaml.Mapping, poses: dict[str, Pose], cues: Sequence[str], directions: Sequence[str]) -> Step:
     cue = s.text("cue", max_len=20)
     assert cue is not None
     if cue not in STEP_CUES or (cue != "hold" and cue not in cues):
