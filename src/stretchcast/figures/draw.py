@@ -198,7 +198,7 @@ def scene(exercise: Exercise) -> Scene:
     frames = loop_frames(figure)
     # One side's movement decides what is accented: the other side then rests, muted or plain.
     moving = moving_limbs([f for f in frames if not f.mirror])
-    drawn = [shapes(f.skeleton, cam, _swap(moving) if f.mirror else moving) for f in frames]
+    drawn = [shapes(f.skeleton, cam, other_side(moving) if f.mirror else moving) for f in frames]
     key = shapes(forward(figure.pose(figure.key), figure.lying), cam, moving)
     mat = mat_outline(cam)
     xs: list[float] = []
@@ -217,7 +217,7 @@ def scene(exercise: Exercise) -> Scene:
     return Scene(exercise, figure, frames, drawn, key, mat, (x0, y0, x1 - x0, y1 - y0))
 
 
-def _swap(names: frozenset[str]) -> frozenset[str]:
+def other_side(names: frozenset[str]) -> frozenset[str]:
     """The same limbs on the other side."""
     return frozenset(n.replace("right_", "@").replace("left_", "right_").replace("@", "left_") for n in names)
 

@@ -79,6 +79,7 @@ class ServedRoutine:
     playlist: str | None = None  # the .m3u8's name
     split: tuple[SplitTrack, ...] = ()
     cover_mime: str | None = None
+    manifest: str | None = None  # the manifest's name: the page's figure follows its events
 
     @property
     def cover_path(self) -> str | None:
@@ -170,6 +171,7 @@ def _from_manifest(root: Path, name: str) -> ServedRoutine | None:
         playlist=playlist if playlist and playlist.lower().endswith((".m3u8", ".m3u")) else None,
         split=_playlist_tracks(root, playlist) if playlist else (),
         cover_mime=from_tags.cover_mime,
+        manifest=name,
     )
 
 
