@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import io
 import re
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from stretchcast.cli.main import main
 from stretchcast.content import Collection, Exercise, load_collection
 from stretchcast.content.poses import Figure, Pose
 from stretchcast.errors import ContentError
@@ -20,6 +22,9 @@ from stretchcast.figures import checks
 from stretchcast.figures.body import elbow_angle, forward
 from stretchcast.figures.draw import DARK, LIGHT, png, scene, svg
 from stretchcast.figures.motion import Frame, loop_frames, step_frames
+from stretchcast.notebook.cards import exercise_card
+from stretchcast.notebook.model import RoutineModel
+from stretchcast.notebook.view import RoutineBuilder
 
 from .conftest import CONTENT
 
@@ -234,3 +239,56 @@ def test_png_and_svg_decode(collection: Collection, exercise_id: str) -> None:
     counts = {len(a.get("values", "").split(";")) for a in animations}
     assert counts == {len(sc.frames)}
     assert not ET.fromstring(svg(sc, animated=False)).findall(f".//{SVG}animate")
+
+
+# -- where people see them ------------------------------------------------------------------------
+
+
+def _decoded_svg(html_text: str) -> ET.Element:
+    """The SVG inside an ``<img src="data:image/svg+xml;base64,...">``."""
+    match = re.search(r'src="data:image/svg\+xml;base64,([^"]+)"', html_text)
+    assert match is not None
+    return ET.fromstring(base64.b64decode(match.group(1)))
+
+
+@pytest.mark.parametrize("exercise_id", list(FACTS))
+def test_card_shows_the_moving_figure(collection: Collection, exercise_id: str) -> None:
+    """Each exercise card carries its animated figure, with the description as the image's alt text."""
+    ex = collection.exercise(exercise_id)
+    card = exercise_card(ex)
+    root = _decoded_svg(card)
+    assert root.findall(f".//{SVG}animate")
+    alt = re.search(r'<img [^>]*alt="([^"]*)"', card)
+    assert alt is not None and ex.position in alt.group(1)
+
+
+def test_builder_shows_the_exercise_being_adjusted(collection: Collection, tmp_path: Path) -> None:
+    """Moving an exercise's slider in the builder shows that exercise's figure."""
+    builder = RoutineBuilder(
+        RoutineModel(collection), out_dir=tmp_path / "audio", routines_dir=tmp_path / "r"
+    )
+    assert builder.figure_shown == builder.model.order[0]
+    slider = builder.controls.exercises["knee-stirs"].sliders["rest"]
+    slider.value = slider.value + 5
+    assert builder.figure_shown == "knee-stirs"
+    assert "Knee stirs" in builder.figure.value
+    assert _decoded_svg(builder.figure.value).findtext(f"{SVG}title", "").startswith("Knee stirs")
+
+
+def test_cli_writes_svg_and_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """'stretchcast figures knee-stirs -o DIR' writes an animated SVG and a PNG that decodes."""
+    out = tmp_path / "figs"
+    assert main(["figures", "knee-stirs", "-o", str(out), "--theme", "dark", "--size", "300"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["knee-stirs.png", "knee-stirs.svg"]
+    with Image.open(out / "knee-stirs.png") as image:
+        assert image.size[0] == 300
+    assert ET.parse(out / "knee-stirs.svg").getroot().findall(f".//{SVG}animate")
+    assert "knee-stirs.svg" in capsys.readouterr().out
+
+
+def test_cli_unknown_exercise_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An unknown exercise exits 2 with a suggestion, and no folder appears."""
+    out = tmp_path / "figs"
+    assert main(["figures", "knee-to-chest", "knee-stir", "-o", str(out)]) == 2
+    assert "Did you mean 'knee-stirs'" in capsys.readouterr().err
+    assert not out.exists()
