@@ -19,13 +19,15 @@ from PIL import Image, ImageDraw
 from stretchcast.content.model import Exercise
 from stretchcast.content.poses import Figure
 from stretchcast.figures.body import HEAD_RADIUS, Skeleton, Vec, forward
-from stretchcast.figures.motion import Frame, loop_frames
+from stretchcast.figures.motion import Frame, loop_frames, step_frames
 
 LIMB_WIDTH = 0.05  # share of height: every limb the same width
 TRUNK_WIDTH = 0.09
 MAT_LENGTH = (-0.62, 0.56)  # along the mat (X), share of height
 MAT_WIDTH = 0.34  # half the mat's width (Z)
 MAT_THICKNESS = 0.02
+TRACE_WIDTH = 0.018  # the dotted path of the moving joint
+ARROW = 0.05
 
 # (from, to, the joint that moves this limb, or "" for the trunk)
 SEGMENTS: tuple[tuple[str, str, str], ...] = (
@@ -88,7 +90,7 @@ def camera(view: str) -> Camera:
     if view == "above":
         return Camera(np.array([0.0, -1.0, 0.0]), np.array([1.0, 0.0, 0.0]))
     if view == "head-end":
-        return Camera(np.array([-0.7, -0.45, 0.25]), np.array([0.0, 1.0, 0.0]))
+        return Camera(np.array([-0.5, -0.85, 0.15]), np.array([0.0, 1.0, 0.0]))
     return Camera(np.array([-0.3, -0.5, 0.7]), np.array([0.0, 1.0, 0.0]))
 
 
@@ -182,6 +184,7 @@ class Scene:
     key: list[Shape]
     mat: list[tuple[float, float]]
     box: tuple[float, float, float, float]  # x, y, width, height
+    trace: list[tuple[float, float]]  # the path the moving joint draws in one rep, for the arrow
 
     @property
     def duration(self) -> float:
@@ -201,8 +204,9 @@ def scene(exercise: Exercise) -> Scene:
     drawn = [shapes(f.skeleton, cam, other_side(moving) if f.mirror else moving) for f in frames]
     key = shapes(forward(figure.pose(figure.key), figure.lying), cam, moving)
     mat = mat_outline(cam)
-    xs: list[float] = []
-    ys: list[float] = []
+    path = motion_trace(figure, cam)
+    xs: list[float] = [p[0] for p in path]
+    ys: list[float] = [p[1] for p in path]
     for group in [*drawn, key]:
         for s in group:
             pad = s.width if s.role == "head" else s.width / 2
@@ -214,7 +218,37 @@ def scene(exercise: Exercise) -> Scene:
     margin = 0.04
     x0, x1 = min(xs) - margin, max(xs) + margin
     y0, y1 = min(ys) - margin, max(ys) + margin
-    return Scene(exercise, figure, frames, drawn, key, mat, (x0, y0, x1 - x0, y1 - y0))
+    return Scene(exercise, figure, frames, drawn, key, mat, (x0, y0, x1 - x0, y1 - y0), path)
+
+
+TRACED = ("right_knee", "left_knee", "right_ankle", "left_ankle", "neck")  # whose path tells the movement
+
+
+def motion_trace(figure: Figure, cam: Camera) -> list[tuple[float, float]]:
+    """The picture path of the joint that travels furthest in the first rep (a knee, a foot, the chest).
+
+    A still picture cannot move, so it shows the path as a dotted line ending in an arrow: the
+    foot's circle in the stirs (the whole leg circles with the knee), the shoulders' rise in the cobra.
+    """
+    rep = next((s for s in figure.steps if s.cue == "rep"), figure.steps[0] if figure.steps else None)
+    if rep is None:
+        return []
+    frames = list(step_frames(figure, rep))
+    point = max(TRACED, key=lambda p: float(np.ptp([f.skeleton[p] for f in frames], axis=0).max()))
+    return [cam.project(f.skeleton[point])[:2] for f in frames]
+
+
+def arrow_head(path: Sequence[tuple[float, float]], size: float) -> list[tuple[float, float]]:
+    """A triangle at the end of ``path``, pointing the way it goes."""
+    (ax, ay), (bx, by) = path[-4] if len(path) > 3 else path[0], path[-1]
+    length = max(1e-9, ((bx - ax) ** 2 + (by - ay) ** 2) ** 0.5)
+    ux, uy = (bx - ax) / length, (by - ay) / length
+    tip = (bx + ux * size * 0.6, by + uy * size * 0.6)
+    return [
+        tip,
+        (bx - ux * size * 0.6 - uy * size * 0.5, by - uy * size * 0.6 + ux * size * 0.5),
+        (bx - ux * size * 0.6 + uy * size * 0.5, by - uy * size * 0.6 - ux * size * 0.5),
+    ]
 
 
 def other_side(names: frozenset[str]) -> frozenset[str]:
@@ -290,6 +324,15 @@ def svg(sc: Scene, theme: Theme = LIGHT, *, animated: bool = True, size: int = 4
             f'<line x1="{_f(ax)}" y1="{_f(ay)}" x2="{_f(bx)}" y2="{_f(by)}" stroke="{colour}" '
             f'stroke-width="{_f(s.width)}" stroke-linecap="round">{anim}</line>'
         )
+    if len(sc.trace) > 1:
+        points = " ".join(f"{_f(px)},{_f(py)}" for px, py in sc.trace)
+        parts.append(
+            f'<polyline points="{points}" fill="none" stroke="{theme.accent}" '
+            f'stroke-width="{_f(TRACE_WIDTH)}" stroke-linecap="round" '
+            f'stroke-dasharray="0 {_f(TRACE_WIDTH * 2)}" opacity="0.9"/>'
+        )
+        head = " ".join(f"{_f(px)},{_f(py)}" for px, py in arrow_head(sc.trace, ARROW))
+        parts.append(f'<polygon points="{head}" fill="{theme.accent}"/>')
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
 
@@ -322,6 +365,19 @@ def png(sc: Scene, theme: Theme = LIGHT, *, size: int = 480, shapes_: list[Shape
         draw.line([a, b], fill=colour, width=max(1, round(2 * r)))
         for cx, cy in (a, b):
             draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=colour)
+    if len(sc.trace) > 1:  # the dotted path and its arrow
+        r = TRACE_WIDTH * k / 2
+        gap = TRACE_WIDTH * 2.0
+        walked = 0.0
+        last = sc.trace[0]
+        for point in sc.trace:
+            walked += ((point[0] - last[0]) ** 2 + (point[1] - last[1]) ** 2) ** 0.5
+            last = point
+            if walked >= gap or point is sc.trace[0]:
+                walked = 0.0
+                cx, cy = at(*point)
+                draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=theme.accent)
+        draw.polygon([at(*p) for p in arrow_head(sc.trace, ARROW)], fill=theme.accent)
     img = img.resize((size, height // scale), Image.Resampling.LANCZOS)
     buf = io.BytesIO()
     img.save(buf, format="PNG", optimize=True)
