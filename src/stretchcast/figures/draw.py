@@ -28,6 +28,7 @@ MAT_WIDTH = 0.34  # half the mat's width (Z)
 MAT_THICKNESS = 0.02
 TRACE_WIDTH = 0.018  # the dotted path of the moving joint
 ARROW = 0.05
+LOOP_SCALE = 2.5  # a loop's path is a symbol: drawn larger than life, around the joint
 
 # (from, to, the joint that moves this limb, or "" for the trunk)
 SEGMENTS: tuple[tuple[str, str, str], ...] = (
@@ -235,7 +236,15 @@ def motion_trace(figure: Figure, cam: Camera) -> list[tuple[float, float]]:
         return []
     frames = list(step_frames(figure, rep))
     point = max(TRACED, key=lambda p: float(np.ptp([f.skeleton[p] for f in frames], axis=0).max()))
-    return [cam.project(f.skeleton[point])[:2] for f in frames]
+    path = [cam.project(f.skeleton[point])[:2] for f in frames]
+    knee = [cam.project(f.skeleton[f"{figure.side or 'right'}_knee"])[:2] for f in frames]
+    if np.hypot(knee[-1][0] - knee[0][0], knee[-1][1] - knee[0][1]) < 1e-6 and len(knee) > 2:
+        # A loop (the stirs' circle): drawn around the knee the source speaks of, and enlarged
+        # LOOP_SCALE times so that a small circle still shows beside the limb that hides it.
+        cx = sum(p[0] for p in knee) / len(knee)
+        cy = sum(p[1] for p in knee) / len(knee)
+        return [(cx + (x - cx) * LOOP_SCALE, cy + (y - cy) * LOOP_SCALE) for x, y in knee]
+    return path
 
 
 def arrow_head(path: Sequence[tuple[float, float]], size: float) -> list[tuple[float, float]]:
