@@ -140,7 +140,7 @@ BROKEN = [
     ("knee-stirs", "circle-head", "pelvis", {"lift": 0.02}),  # the pelvis lifts off the mat
     ("knee-stirs", "circle-in", "right_knee", {"flex": 100.0}),  # the knee opens past 95
     ("knee-to-chest", "knee-in", "left_hip", {"flex": 30.0}),  # the other leg lifts
-    ("knee-sways", "knees-right", "left_hip", {"abduct": 0.0}),  # a foot slides away
+    ("knee-sways", "knees-to-side", "left_hip", {"abduct": 0.0}),  # a foot slides away
     ("tall-cobra", "pressed-up", "right_elbow", {"flex": 30.0}),  # arms bent at the top
     ("tall-cobra", "pressed-up", "right_hip", {"flex": -40.0}),  # a leg lifts off the mat
 ]
