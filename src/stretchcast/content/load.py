@@ -29,6 +29,7 @@ from stretchcast.content.model import (
     default_content_dir,
     slugify,
 )
+from stretchcast.content.poses import load_figure
 from stretchcast.errors import ContentError, UsageError, Where, did_you_mean
 
 
@@ -184,6 +185,8 @@ def load_exercise(path: Path) -> Exercise:
 
     cautions = doc.texts("cautions", required=False, max_len=300)
     spoken_caution = doc.text("spoken_caution", required=False, max_len=200)
+    cue_names = [c for c in CUE_FIELDS if getattr(cues, c, None)]
+    figure = load_figure(doc, cues=cue_names, sides=sides, directions=directions)
     doc.finish()
     assert name and summary and position
     return Exercise(
@@ -202,6 +205,7 @@ def load_exercise(path: Path) -> Exercise:
         cautions=cautions,
         spoken_caution=spoken_caution,
         path=path,
+        figure=figure,
     )
 
 

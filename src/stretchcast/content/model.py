@@ -14,8 +14,12 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stretchcast.errors import ContentError, UsageError, Where, did_you_mean
+
+if TYPE_CHECKING:
+    from stretchcast.content.poses import Figure
 
 #: Fields a routine (or ``--set``) may override, each within the exercise's allowed range.
 DOSE_FIELDS = ("reps", "hold", "rest", "sets", "pace")
@@ -149,6 +153,7 @@ class Exercise:
     cautions: tuple[str, ...]
     spoken_caution: str | None
     path: Path
+    figure: Figure | None = None  # poses and movement for the pictures (content/poses.py)
 
     @property
     def default_dose(self) -> Dose:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from stretchcast import words
 from stretchcast.content import Collection, Dose, Exercise, Range, Routine
+from stretchcast.notebook.figures import figure_html
 from stretchcast.timeline import Timeline
 
 _TEXT = "var(--jp-content-font-color1, #1f1f1f)"
@@ -111,6 +112,7 @@ def exercise_card(exercise: Exercise, dose: Dose | None = None, *, number: int |
         f'<h3 style="margin:0 0 2px 0;font-size:18px">{_e(heading)}</h3>',
         f'<div style="color:{_MUTED};margin-bottom:8px">{_e(exercise.summary)}</div>',
         f"<div><b>Position:</b> {_e(exercise.position)}</div>",
+        figure_html(exercise),
         f'<h4 style="{_H}">Getting ready</h4>',
         _list(exercise.setup),
         f'<h4 style="{_H}">Steps</h4>',

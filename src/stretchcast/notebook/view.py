@@ -25,9 +25,10 @@ from typing import Any
 import ipywidgets as widgets
 
 from stretchcast import words
-from stretchcast.content import PACE_FACTOR_RANGE, Collection, Routine, load_routine
+from stretchcast.content import PACE_FACTOR_RANGE, Collection, Exercise, Routine, load_routine
 from stretchcast.errors import StretchcastError, UsageError
 from stretchcast.notebook.cards import chapters_table, file_link, size_text, table
+from stretchcast.notebook.figures import figure_html
 from stretchcast.notebook.model import (
     ADJUSTABLE,
     ExerciseSettings,
@@ -108,6 +109,8 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
         self._last_plot: PlotData | None = None
         c = self.controls
         self._exercise_list = widgets.VBox([c.exercises[ex_id].box for ex_id in self.model.order])
+        self.figure = widgets.HTML()  # the figure of the exercise last adjusted (notebook/figures.py)
+        self._show_figure(self.model.exercises[self.model.order[0]].exercise)
         super().__init__(
             children=[
                 widgets.HTML(
@@ -119,6 +122,7 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
                 widgets.HBox([c.preset, c.start_over, c.title], layout=_row()),
                 widgets.HTML("<b>Exercises</b>"),
                 self._exercise_list,
+                self.figure,
                 widgets.HTML("<b>Guidance</b>"),
                 widgets.HBox([c.voice, c.pace, c.rounds], layout=_row()),
                 widgets.HBox([c.chimes, c.countdown], layout=_row()),
@@ -290,6 +294,8 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
             ec = c.exercises[ex_id]
             pairs.append((settings, "include", ec.include))
             pairs += [(settings, field, ec.sliders[field]) for field in ADJUSTABLE]
+            for widget in (ec.include, *ec.sliders.values()):
+                widget.observe(lambda _c, ex=settings.exercise: self._show_figure(ex), names="value")
         for owner, name, widget in pairs:
             # model -> widget directly; widget -> model through a handler that reports errors,
             # because an exception in a widget's own link would be lost in the kernel's log
@@ -302,6 +308,10 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
         c.start_over.on_click(self._start_over)
         c.render.on_click(self._render)
         c.save.on_click(self._save)
+
+    def _show_figure(self, exercise: Exercise) -> None:
+        self.figure_shown = exercise.id
+        self.figure.value = f"<b>{escape(exercise.name)}</b>{figure_html(exercise, width=300)}"
 
     def _setter(self, owner: Any, name: str) -> Callable[[Mapping[str, Any]], None]:
         def set_value(change: Mapping[str, Any]) -> None:

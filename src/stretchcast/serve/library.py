@@ -90,6 +90,7 @@ class ServedRoutine:
     current: bool = False
     cover_file: str | None = None
     changes: str | None = None  # what the week changed, as programme.json says it
+    manifest: str | None = None  # the manifest's name: the page's figure follows its events
 
     @property
     def cover_path(self) -> str | None:
@@ -185,6 +186,7 @@ def _from_manifest(root: Path, name: str) -> ServedRoutine | None:
         playlist=playlist if playlist and playlist.lower().endswith((".m3u8", ".m3u")) else None,
         split=_playlist_tracks(root, playlist) if playlist else (),
         cover_mime=from_tags.cover_mime,
+        manifest=name,
     )
 
 

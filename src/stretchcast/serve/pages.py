@@ -30,6 +30,17 @@ def _size(size: int) -> str:
     return f"{size / 1e6:.1f} MB" if size >= 1_000_000 else f"{max(1, round(size / 1000))} kB"
 
 
+def _figure(r: ServedRoutine, n: int) -> str:
+    """The place for the figure of the exercise playing; app.js fills it from the manifest's events."""
+    if not r.manifest:
+        return ""
+    return (
+        f'<figure class="figure" data-figure data-manifest="{html.escape(_url(r.manifest))}" '
+        f'data-pose="none" hidden><div class="figure-art" aria-hidden="true"></div>'
+        f'<figcaption id="fig-{n}"></figcaption></figure>'
+    )
+
+
 def render_page(routines: tuple[ServedRoutine, ...], base_url: str) -> str:
     """The phone page: a card per routine. Every piece of manifest or tag text is escaped."""
     e = html.escape
@@ -101,7 +112,7 @@ def render_page(routines: tuple[ServedRoutine, ...], base_url: str) -> str:
             f'<p class="meta">{e(meta)}</p>{changes}</div></div>'
             f'<audio controls preload="metadata" src="{e(_url(r.audio))}">{track}'
             f'<a href="{e(_url(r.audio))}">Play the MP3</a></audio>'
-            f"{caption}{chapters}"
+            f"{caption}{_figure(r, n)}{chapters}"
             f'<p class="downloads">{"".join(downloads)}</p>{split}</article>'
         )
     if not cards:

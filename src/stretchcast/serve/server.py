@@ -30,6 +30,7 @@ from typing import IO, Any, BinaryIO
 
 from stretchcast import __version__
 from stretchcast.errors import UsageError
+from stretchcast.serve.figures import figure_file
 from stretchcast.serve.http import (
     MEDIA_TYPES,
     ByteRange,
@@ -171,6 +172,10 @@ class _Handler(BaseHTTPRequestHandler):
             return _generated(_static("sw.js"), ".js", (("Service-Worker-Allowed", "/"),))
         if len(segments) == 2 and segments[0] == "static" and segments[1] in _STATIC:
             return _generated(_static(segments[1]), _STATIC[segments[1]])
+        if len(segments) == 2 and segments[0] == "figures":
+            figure = figure_entity(segments[1])
+            if figure is not None:
+                return figure
         if len(segments) == 2 and segments[0] == "art":
             cover = _cover_entity(folder, segments[1])
             if cover is not None:
@@ -278,6 +283,12 @@ def _file_entity(real: Path) -> _Entity | None:
     st = os.fstat(fp.fileno())
     validators = Validators(f'"{st.st_size:x}-{st.st_mtime_ns:x}"', int(st.st_mtime))
     return _Entity(fp, st.st_size, MEDIA_TYPES[real.suffix.lower()], validators)
+
+
+def figure_entity(name: str) -> _Entity | None:
+    """``/figures/<exercise>.json`` (the frames the page moves) or ``.svg`` (the animated figure)."""
+    body = figure_file(name)
+    return None if body is None else _generated(body, Path(name).suffix)
 
 
 def _cover_entity(folder: Path, name: str) -> _Entity | None:

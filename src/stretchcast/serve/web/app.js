@@ -49,9 +49,194 @@
     }
   }
 
+  // --- The figure of the exercise playing, moving with the voice --------------------------------
+  // The manifest's events say what the voice is doing when: a "rep" cue brings the limb in, it
+  // stays through the "hold", goes back on "release", and rests during "rest". Everything is worked
+  // out from the time alone, so a seek lands on the right pose at once.
+  const SVG_NS = "http://www.w3.org/2000/svg";
+  const MOVE_ROLES = { rep: "rep", hold: "hold", release: "release", direction: "direction_start" };
+  const DOING = { rep: "moving", hold: "holding", release: "coming back", rest: "resting", side_start: "getting into position", side_end: "lowering" };
+  const CARRY_ON = new Set(["move", "transition"]); // silences that belong to the cue before them
+
+  function sideOf(text) {
+    const m = /\b(left|right)\b/i.exec(text || "");
+    return m ? m[1].toLowerCase() : null;
+  }
+
+  // The moves of one manifest: [{start, end, exercise, cue, side, direction}] and rests.
+  function movesOf(events) {
+    const moves = [];
+    const open = {}; // exercise -> whether a "side" cue has started a side (the next one ends it)
+    let side = null;
+    let direction = null;
+    let exercise = null;
+    events.forEach((e, i) => {
+      if (e.exercise !== exercise) {
+        exercise = e.exercise;
+        side = null;
+        direction = null;
+      }
+      if (!e.exercise) return;
+      let cue = null;
+      if (e.role === "side") {
+        cue = open[e.exercise] ? "side_end" : "side_start";
+        open[e.exercise] = !open[e.exercise];
+      } else if (e.role === "rest" || e.role === "announce") {
+        cue = "rest";
+      } else {
+        cue = MOVE_ROLES[e.role] || null;
+      }
+      if (!cue) return;
+      const named = sideOf(e.text);
+      if (named) side = named;
+      if (cue === "direction_start") direction = /counter|anti/i.test(e.text || "") ? "counter" : "clockwise";
+      let end = e.end_ms;
+      for (let j = i + 1; j < events.length && CARRY_ON.has(events[j].role); j += 1) end = events[j].end_ms;
+      moves.push({ start: e.start_ms, end, exercise: e.exercise, cue, side, direction });
+    });
+    return moves;
+  }
+
+  function stepFor(data, move) {
+    return data.steps.find((s) => {
+      if (s.cue !== move.cue) return false;
+      if (!s.direction) return true;
+      const counter = /^counter|^anti/.test(s.direction);
+      return move.direction === "counter" ? counter : !counter;
+    });
+  }
+
+  // What the figure shows at time t (ms): {exercise, frame, pose, side, cue} or null.
+  function stateAt(moves, figures, events, t) {
+    const now = events.filter((e) => e.start_ms <= t).pop();
+    if (!now || !now.exercise) return null;
+    const data = figures[now.exercise];
+    if (!data) return null;
+    const mine = moves.filter((m) => m.exercise === now.exercise && m.start <= t);
+    for (let k = mine.length - 1; k >= 0; k -= 1) {
+      const move = mine[k];
+      if (move.cue === "rest") break;
+      const step = stepFor(data, move);
+      if (!step) continue;
+      const mirror = Boolean(data.side && move.side && move.side !== data.side);
+      const frames = mirror ? step.mirrorFrames : step.frames;
+      const poses = mirror ? step.mirrorPoses : step.poses;
+      const p = t >= move.end ? 1 : (t - move.start) / Math.max(1, move.end - move.start);
+      const at = Math.round(p * (frames.length - 1));
+      const pose = poses[Math.round(p * (poses.length - 1))];
+      return { exercise: now.exercise, frame: frames[at], pose, side: move.side || "", cue: step.cue, mirror };
+    }
+    const side = (mine.filter((m) => m.side).pop() || {}).side || "";
+    const mirror = Boolean(data.side && side && side !== data.side);
+    const frame = mirror ? data.restMirrorFrame : data.restFrame;
+    return { exercise: now.exercise, frame, pose: data.rest, side, cue: "rest", mirror };
+  }
+
+  function el(name, attrs) {
+    const node = document.createElementNS(SVG_NS, name);
+    Object.entries(attrs).forEach(([k, v]) => node.setAttribute(k, String(v)));
+    return node;
+  }
+
+  function drawFigure(art, data) {
+    const [x, y, w, h] = data.box;
+    const svg = el("svg", { viewBox: `${x} ${y} ${w} ${h}`, role: "img", "aria-label": `${data.name}` });
+    svg.appendChild(el("polygon", { class: "fig-mat", points: data.mat.map((p) => p.join(",")).join(" ") }));
+    const nodes = data.shapes.map((s) =>
+      s.name === "head"
+        ? el("circle", { r: s.width, class: `fig-${s.role}` })
+        : el("line", { "stroke-width": s.width, class: `fig-${s.role}` }),
+    );
+    nodes.forEach((n) => svg.appendChild(n));
+    art.replaceChildren(svg);
+    return nodes;
+  }
+
+  function setUpFigure(card, audio) {
+    const figure = card.querySelector("[data-figure]");
+    if (!figure || !window.fetch) return;
+    const art = figure.querySelector(".figure-art");
+    const caption = figure.querySelector("figcaption");
+    const figures = {};
+    let events = [];
+    let moves = [];
+    let shown = null;
+    let nodes = [];
+
+    function render() {
+      const state = stateAt(moves, figures, events, audio.currentTime * 1000);
+      if (!state) {
+        figure.hidden = true;
+        figure.dataset.pose = "none";
+        figure.dataset.exercise = "";
+        return;
+      }
+      const data = figures[state.exercise];
+      if (shown !== state.exercise) {
+        nodes = drawFigure(art, data);
+        shown = state.exercise;
+      }
+      state.frame.forEach((c, i) => {
+        const n = nodes[i];
+        const s = data.shapes[i];
+        n.setAttribute("class", `fig-${state.mirror ? s.mirrorRole : s.role}`);
+        if (c.length === 2) {
+          n.setAttribute("cx", c[0]);
+          n.setAttribute("cy", c[1]);
+        } else {
+          n.setAttribute("x1", c[0]);
+          n.setAttribute("y1", c[1]);
+          n.setAttribute("x2", c[2]);
+          n.setAttribute("y2", c[3]);
+        }
+      });
+      figure.hidden = false;
+      figure.dataset.exercise = state.exercise;
+      figure.dataset.pose = state.pose;
+      figure.dataset.side = state.side;
+      figure.dataset.cue = state.cue;
+      const doing = DOING[state.cue] || "";
+      caption.textContent = `${data.name}${state.side ? `, ${state.side} side` : ""}${doing ? `: ${doing}` : ""}`;
+    }
+
+    let frameRequest = 0;
+    function tick() {
+      render();
+      frameRequest = audio.paused ? 0 : window.requestAnimationFrame(tick);
+    }
+
+    fetch(figure.dataset.manifest)
+      .then((r) => (r.ok ? r.json() : Promise.reject(new Error(r.statusText))))
+      .then((manifest) => {
+        events = Array.isArray(manifest.events) ? manifest.events : [];
+        moves = movesOf(events);
+        const ids = [...new Set(events.map((e) => e.exercise).filter(Boolean))];
+        return Promise.all(
+          ids.map((id) =>
+            fetch(`/figures/${encodeURIComponent(id)}.json`)
+              .then((r) => (r.ok ? r.json() : null))
+              .then((d) => {
+                if (d) figures[id] = d;
+              })
+              .catch(() => {}),
+          ),
+        );
+      })
+      .then(() => {
+        figure.dataset.ready = "true";
+        render();
+        ["seeked", "timeupdate", "pause"].forEach((name) => audio.addEventListener(name, render));
+        audio.addEventListener("play", () => {
+          if (!frameRequest) frameRequest = window.requestAnimationFrame(tick);
+        });
+      })
+      .catch(() => {}); // no manifest: the page plays on, without a figure
+  }
+
   cards.forEach((card, n) => {
     const audio = audios[n];
     if (!audio) return;
+    setUpFigure(card, audio);
     const buttons = Array.from(card.querySelectorAll("button[data-start]"));
     const starts = chapterStarts(card);
     const caption = card.querySelector(".caption");
