@@ -18,6 +18,7 @@ from stretchcast.content import Collection, Routine
 from stretchcast.pipeline import BuildOptions, BuildResult, build
 from stretchcast.sound import signal as audio
 from stretchcast.sound.cues import CueSet
+from stretchcast.sound.prepared import prepared_path
 from stretchcast.testing import FakeVoice
 from stretchcast.voices.base import Speech
 from stretchcast.voices.cache import CACHE_ENV, CueCache, cue_key, default_cache_dir
@@ -124,7 +125,7 @@ class TestEntries:
         cache = CueCache(tmp_path)
         first = CueSet(FakeVoice(), 22050, cache=cache)
         first.prepare(["Rest."])
-        path = cache.prepared_path(FakeVoice().identity(), "Rest.", 22050)
+        path = prepared_path(cache, FakeVoice().identity(), "Rest.", 22050)
         good = path.read_bytes()
         path.write_bytes(damage(good))
 
