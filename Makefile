@@ -17,7 +17,7 @@ $(BIN)/python:
 # Reinstall whenever the project's dependencies change.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[test,notebook,bench]'
 	@touch $@
 
 install: $(STAMP)
@@ -29,6 +29,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests notebooks benchmarks
 	$(BIN)/ruff format --check src tests notebooks benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest

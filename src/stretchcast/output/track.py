@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from stretchcast import __version__, words
+from stretchcast import words
 from stretchcast.content import Routine
 from stretchcast.output import captions
 from stretchcast.output.cover import Cover, Segment, render_cover
@@ -29,6 +29,7 @@ from stretchcast.output.playlist import m3u8
 from stretchcast.output.tags import Tags, id3_bytes
 from stretchcast.sound import encode, layout, master, mp3
 from stretchcast.timeline import Chapter, Timeline
+from stretchcast.version import __version__
 
 log = logging.getLogger(__name__)
 
