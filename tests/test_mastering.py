@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 import soundfile as sf
 from scipy import signal
 
-from stretchcast.content import Collection, load_routine
+from stretchcast.content import Collection, Routine, load_routine
 from stretchcast.pipeline import BuildOptions, build
 from stretchcast.sound import encode, layout, master, mp3
 from stretchcast.sound import signal as audio
@@ -95,13 +96,9 @@ def encoded(track: master.MasteredTrack, sections: list[tuple[int, int]] = ()) -
 
 
 @pytest.fixture(scope="module")
-def cobra(
-    tmp_path_factory: pytest.TempPathFactory, collection: Collection
-) -> tuple[layout.Layout, np.ndarray]:
-    """The two-minute routine's layout (fake voice) and the same track assembled whole."""
-    path = tmp_path_factory.mktemp("routine") / "cobra.yaml"
-    path.write_text("title: Cobra\nexercises:\n  - id: tall-cobra\n", encoding="utf-8")
-    routine = load_routine(collection, path)
+def short(drill: Callable[[str], Routine]) -> tuple[layout.Layout, np.ndarray]:
+    """The tests' 100-second routine's layout (fake voice) and the same track assembled whole."""
+    routine = drill("short")
     cues = CueSet(FakeVoice(), RATE)
     cues.prepare(compile_timeline(routine).texts())
     timeline = compile_timeline(routine, cues.length_ms)
@@ -111,21 +108,21 @@ def cobra(
 class TestLayout:
     """A track described by its distinct sounds is the assembled track, and measures the same."""
 
-    def test_pcm_is_the_assembled_track(self, cobra: tuple[layout.Layout, np.ndarray]) -> None:
+    def test_pcm_is_the_assembled_track(self, short: tuple[layout.Layout, np.ndarray]) -> None:
         """Streamed in chunks, the layout gives exactly the samples assemble() writes."""
-        lay, raw = cobra
+        lay, raw = short
         assert len(lay.sounds) < len(lay.starts)  # sounds repeat: each distinct one is kept once
         assert np.array_equal(np.concatenate(list(lay.pcm(chunk=12_345))), raw)
 
-    def test_loudness_from_the_sounds(self, cobra: tuple[layout.Layout, np.ndarray]) -> None:
+    def test_loudness_from_the_sounds(self, short: tuple[layout.Layout, np.ndarray]) -> None:
         """Loudness gathered from each distinct sound's blocks is pyloudnorm's on the whole track."""
-        lay, raw = cobra
+        lay, raw = short
         expected = pyloudnorm.Meter(RATE).integrated_loudness(raw.astype(np.float64))
         assert master.layout_loudness(lay) == pytest.approx(expected, abs=1e-9)
 
-    def test_peak_from_the_sounds(self, cobra: tuple[layout.Layout, np.ndarray]) -> None:
+    def test_peak_from_the_sounds(self, short: tuple[layout.Layout, np.ndarray]) -> None:
         """The layout's true peak is the whole track's, to the reference meter."""
-        lay, raw = cobra
+        lay, raw = short
         assert max(lay.peaks) == pytest.approx(reference_true_peak_db(raw), abs=1e-6)
 
     @pytest.mark.parametrize("rate", [16000, 44100, 48000])
@@ -165,9 +162,9 @@ class TestMasterLayout:
 class TestDecodedPromise:
     """What a phone decodes meets the promise, with no decoding inside the build."""
 
-    def test_decoded_loudness_and_peak(self, cobra: tuple[layout.Layout, np.ndarray]) -> None:
+    def test_decoded_loudness_and_peak(self, short: tuple[layout.Layout, np.ndarray]) -> None:
         """Decoded with libsndfile, the track measures -16 LUFS (within 0.1 LU) and at most -1.5 dBTP."""
-        lay, raw = cobra
+        lay, raw = short
         track = master.master_for_mp3(lay, 64)
         y = decoded(encoded(track)[0])
         assert pyloudnorm.Meter(RATE).integrated_loudness(y) == pytest.approx(-16.0, abs=0.1)
@@ -179,9 +176,9 @@ class TestDecodedPromise:
         )
         assert predicted.true_peak_dbtp >= reference_true_peak_db(y)
 
-    def test_sections_share_the_gain(self, cobra: tuple[layout.Layout, np.ndarray]) -> None:
+    def test_sections_share_the_gain(self, short: tuple[layout.Layout, np.ndarray]) -> None:
         """Sections come from the same pass: their lengths add up, each peak is under the ceiling."""
-        lay, raw = cobra
+        lay, raw = short
         cut = len(raw) // 3
         track = master.master_for_mp3(lay, 64)
         _whole, *parts = (decoded(d) for d in encoded(track, [(0, cut), (cut, len(raw))]))
