@@ -31,8 +31,12 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# Branch coverage of the product by the whole suite; the floor sits just under the last measure
+# (see docs/ARCHITECTURE.md) and is only ever raised.
+COV_FLOOR := 94
+
 unit: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --cov=stretchcast --cov-branch --cov-report=term:skip-covered --cov-fail-under=$(COV_FLOOR)
 
 test: lint unit
 
@@ -46,4 +50,4 @@ notebooks-html: $(STAMP)
 	$(BIN)/jupyter nbconvert --to html --execute --ExecutePreprocessor.timeout=1800 notebooks/*.ipynb
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage

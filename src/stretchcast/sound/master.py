@@ -35,12 +35,10 @@ CEILING_DBTP = -1.5  # the decoded MP3's true peak aims at or below this...
 PROMISED_CEILING_DBTP = -1.0  # ...and never exceeds this
 LOUDNESS_TOLERANCE_LU = 0.1  # the decoded loudness lands this close to the target; the promise is 1 LU
 # How far MP3 coding may raise the true peak above the PCM's (times LAME's 0.95), per format: the
-# PCM's true peak is held this far under the ceiling. Measured by benchmarks/coding_margin.py
-# (espeak-ng and Piper, the standard and full routines, decoded by libsndfile; as built and with
-# the master limiter forced to work on every sound): the largest rise plus 0.4 dB, rounded up to
-# a quarter dB, never under 2.5 dB. The rise grows as bits per sample fall and as peaks crowd
-# under the ceiling: 0.3 to 1.3 dB at 112 kbit/s and up, 1.6 to 2.1 dB at 22.05 kHz/64 kbit/s
-# (the default), up to 4.6 dB at 32 kHz/40 kbit/s (1.25 bits a sample).
+# PCM's true peak is held this far under the ceiling. Each is the largest rise benchmarks/coding_margin.py
+# measures for that format plus 0.4 dB, rounded up to a quarter dB, never under 2.5 dB; rerun it
+# when the encoder, the limiter or the cue levels change. The measurements are in
+# docs/ARCHITECTURE.md, "Loudness, predicted for the decoded MP3".
 CODING_MARGIN_DB = 2.5  # formats not in the table: 112 kbit/s and up
 CODING_MARGINS_DB: dict[tuple[int, int], float] = {
     (16000, 40): 3.25,
