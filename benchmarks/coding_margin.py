@@ -1,4 +1,4 @@
-"""Measure how far MP3 coding raises true peaks, per format: where ``render.CODING_MARGINS_DB`` comes from.
+"""Measure how far MP3 coding raises true peaks, per format: where ``master.CODING_MARGINS_DB`` comes from.
 
 A build predicts the decoded true peak as the mastered PCM's true peak, plus LAME's gain, plus the
 coding margin of its format; this script builds routines with real voices at every format up to
@@ -28,7 +28,7 @@ from scipy import signal
 
 from stretchcast.content import load_collection, load_routine
 from stretchcast.pipeline import BuildOptions, build
-from stretchcast.sound import mp3, render
+from stretchcast.sound import master, mp3
 from stretchcast.voices import Choice, ready_voice
 
 
@@ -48,7 +48,7 @@ def measure_one(routine: Any, voice: Choice, rate: int, bitrate: int, out: Path)
     y, found = sf.read(result.mp3, dtype="float64")
     assert found == rate
     decoded = reference_true_peak_db(y)
-    pcm = result.true_peak_dbtp - render.coding_margin_db(rate, bitrate)  # PCM peak + LAME's gain
+    pcm = result.true_peak_dbtp - master.coding_margin_db(rate, bitrate)  # PCM peak + LAME's gain
     return {
         "rise": decoded - pcm,
         "decoded": decoded,
@@ -59,7 +59,7 @@ def measure_one(routine: Any, voice: Choice, rate: int, bitrate: int, out: Path)
 def run(voices: Sequence[str], routines: Sequence[str], stress: float, max_bitrate: int, out: Path) -> str:
     """Every format, voice and routine, as built and stressed; returns the table (markdown)."""
     collection = load_collection()
-    original: Callable[[int, int], float] = render.coding_margin_db
+    original: Callable[[int, int], float] = master.coding_margin_db
     rows: dict[tuple[int, int], dict[str, float]] = {}
     for name in voices:
         voice = Choice(ready_voice(name), "coding margin")
@@ -71,10 +71,10 @@ def run(voices: Sequence[str], routines: Sequence[str], stress: float, max_bitra
                 )
                 try:
                     plain = measure_one(routine, voice, rate, bitrate, out)
-                    render.coding_margin_db = lambda r, b: original(r, b) + stress  # type: ignore[assignment]
+                    master.coding_margin_db = lambda r, b: original(r, b) + stress  # type: ignore[assignment]
                     forced = measure_one(routine, voice, rate, bitrate, out)
                 finally:
-                    render.coding_margin_db = original  # type: ignore[assignment]
+                    master.coding_margin_db = original  # type: ignore[assignment]
                 row["built"] = max(row["built"], plain["rise"])
                 row["stressed"] = max(row["stressed"], forced["rise"])
                 row["worst"] = max(row["worst"], plain["decoded"])
@@ -93,7 +93,7 @@ def run(voices: Sequence[str], routines: Sequence[str], stress: float, max_bitra
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for (rate, bitrate), row in sorted(rows.items()):
-        margin = render.coding_margin_db(rate, bitrate)
+        margin = master.coding_margin_db(rate, bitrate)
         flag = "" if max(row["built"], row["stressed"]) <= margin else " **over**"
         lines.append(
             f"| {rate}/{bitrate} | {bitrate * 1000 / rate:.2f} | {row['built']:.2f} | {row['stressed']:.2f} "

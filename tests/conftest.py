@@ -1,4 +1,4 @@
-"""Shared fixtures: the real content, routines, a fake voice, and a decoder for what we produce."""
+"""Shared fixtures: the real content, the tests' own small collection, a fake voice, and a decoder."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ from ._library import library, server  # noqa: F401 - the serve tests' fixtures,
 
 REPO = Path(__file__).resolve().parents[1]
 CONTENT = REPO / "content" / "si-joint"
+#: A small collection of the tests' own, for tests of mechanics where the shipped content is incidental.
+DRILLS = Path(__file__).resolve().parent / "data" / "drills"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -44,6 +46,18 @@ def collection() -> Collection:
 def preset(collection: Collection) -> Callable[[str], Routine]:
     """Load a preset routine by name."""
     return lambda name: load_routine(collection, name)
+
+
+@pytest.fixture(scope="session")
+def drills() -> Collection:
+    """The tests' own small collection (two short exercises, a 100-second routine 'short')."""
+    return load_collection(DRILLS)
+
+
+@pytest.fixture(scope="session")
+def drill(drills: Collection) -> Callable[[str], Routine]:
+    """Load a routine of the tests' own collection by name."""
+    return lambda name: load_routine(drills, name)
 
 
 @pytest.fixture(scope="session")

@@ -362,24 +362,28 @@ class TestFiles:
             )
         assert _all_files(out) == before
 
-    def test_reproducible(self, tmp_path: Path, collection: Collection) -> None:
+    def test_reproducible(self, tmp_path: Path, drill: Callable[[str], Routine]) -> None:
         """The same routine and voice give byte-identical files: MP3s, manifest, captions, cover, playlist."""
-        routine = load_routine(collection, write(tmp_path, "two.yaml", TWO))
+        routine = drill("short")
         a = build(routine, voice=FakeVoice(), options=BuildOptions(out_dir=tmp_path / "a", split=True))
         b = build(routine, voice=FakeVoice(), options=BuildOptions(out_dir=tmp_path / "b", split=True))
         files_a, files_b = _all_files(a.mp3.parent), _all_files(b.mp3.parent)
         assert len(files_a) == 5 + 2
         assert files_a == files_b
 
-    def test_stale_split_tracks_removed(self, tmp_path: Path, collection: Collection) -> None:
+    def test_stale_split_tracks_removed(
+        self, tmp_path: Path, drills: Collection, drill: Callable[[str], Routine]
+    ) -> None:
         """Rebuilding under the same name drops split tracks and playlists the new build does not make."""
-        two = load_routine(collection, write(tmp_path, "two.yaml", TWO))
-        one = load_routine(collection, write(tmp_path, "one.yaml", COBRA))
+        two = drill("short")
+        one = load_routine(
+            drills, write(tmp_path, "one.yaml", "title: Reach only\nexercises:\n  - id: reach\n")
+        )
         out = tmp_path / "audio"
         build(two, voice=FakeVoice(), options=BuildOptions(out_dir=out, name="mine", split=True))
-        assert sorted(p.name for p in (out / "mine").iterdir()) == ["01-tall-cobra.mp3", "02-knee-sways.mp3"]
+        assert sorted(p.name for p in (out / "mine").iterdir()) == ["01-reach.mp3", "02-sway.mp3"]
         build(one, voice=FakeVoice(), options=BuildOptions(out_dir=out, name="mine", split=True))
-        assert sorted(p.name for p in (out / "mine").iterdir()) == ["01-tall-cobra.mp3"]
+        assert sorted(p.name for p in (out / "mine").iterdir()) == ["01-reach.mp3"]
         build(one, voice=FakeVoice(), options=BuildOptions(out_dir=out, name="mine"))
         assert sorted(_all_files(out)) == ["mine.json", "mine.mp3", "mine.png", "mine.vtt"]
 

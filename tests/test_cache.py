@@ -18,6 +18,7 @@ from stretchcast.content import Collection, Routine
 from stretchcast.pipeline import BuildOptions, BuildResult, build
 from stretchcast.sound import signal as audio
 from stretchcast.sound.cues import CueSet
+from stretchcast.sound.prepared import prepared_path
 from stretchcast.testing import FakeVoice
 from stretchcast.voices.base import Speech
 from stretchcast.voices.cache import CACHE_ENV, CueCache, cue_key, default_cache_dir
@@ -124,7 +125,7 @@ class TestEntries:
         cache = CueCache(tmp_path)
         first = CueSet(FakeVoice(), 22050, cache=cache)
         first.prepare(["Rest."])
-        path = cache.prepared_path(FakeVoice().identity(), "Rest.", 22050)
+        path = prepared_path(cache, FakeVoice().identity(), "Rest.", 22050)
         good = path.read_bytes()
         path.write_bytes(damage(good))
 
@@ -165,7 +166,7 @@ class TestEntries:
 
 @dataclass(frozen=True)
 class Built:
-    """The standard routine built once with the fake voice into a cache kept for copying."""
+    """The tests' short routine built once with the fake voice into a cache kept for copying."""
 
     cache_dir: Path
     calls: frozenset[str]
@@ -173,12 +174,12 @@ class Built:
 
 
 @pytest.fixture(scope="module")
-def standard_once(tmp_path_factory: pytest.TempPathFactory, preset: Callable[[str], Routine]) -> Built:
-    """One cold build of standard: what it spoke, and the cache it filled."""
-    root = tmp_path_factory.mktemp("standard-once")
+def short_once(tmp_path_factory: pytest.TempPathFactory, drill: Callable[[str], Routine]) -> Built:
+    """One cold build of the tests' short routine: what it spoke, and the cache it filled."""
+    root = tmp_path_factory.mktemp("short-once")
     voice = FakeVoice()
     result = build(
-        preset("standard"),
+        drill("short"),
         voice=voice,
         options=BuildOptions(out_dir=root / "out"),
         cache=CueCache(root / "c"),
@@ -196,34 +197,34 @@ class TestRebuilds:
     """A cue is spoken once, ever: rebuilds use the cache, and only new cues reach the engine."""
 
     def test_second_build_speaks_nothing(
-        self, tmp_path: Path, preset: Callable[[str], Routine], standard_once: Built
+        self, tmp_path: Path, drill: Callable[[str], Routine], short_once: Built
     ) -> None:
         """Building the same routine again makes no engine call and writes the same bytes."""
-        first = standard_once.result
-        assert first.cues_synthesized == len(standard_once.calls) > 50 and first.cues_cached == 0
+        first = short_once.result
+        assert first.cues_synthesized == len(short_once.calls) > 20 and first.cues_cached == 0
         voice = FakeVoice()
-        cache = copied(standard_once, tmp_path)
-        second = build(preset("standard"), voice=voice, options=BuildOptions(out_dir=tmp_path), cache=cache)
+        cache = copied(short_once, tmp_path)
+        second = build(drill("short"), voice=voice, options=BuildOptions(out_dir=tmp_path), cache=cache)
         assert voice.calls.total() == 0
         assert second.cues_synthesized == 0 and second.cues_cached == first.cues_synthesized
         assert first.mp3.read_bytes() == second.mp3.read_bytes()
 
     def test_changed_reps_speak_only_new_cues(
-        self, tmp_path: Path, preset: Callable[[str], Routine], standard_once: Built
+        self, tmp_path: Path, drill: Callable[[str], Routine], short_once: Built
     ) -> None:
-        """After knee-sways.reps goes from 6 to 8, the engine speaks only cues never spoken, once each."""
-        standard = preset("standard")
-        assert [i.dose.reps for i in standard.items if i.exercise.id == "knee-sways"] == [6]
-        cache = copied(standard_once, tmp_path)
+        """After sway.reps goes from 3 to 4, the engine speaks only cues never spoken, once each."""
+        short = drill("short")
+        assert [i.dose.reps for i in short.items if i.exercise.id == "sway"] == [3]
+        cache = copied(short_once, tmp_path)
         voice = FakeVoice()
-        more = standard.with_overrides(["knee-sways.reps=8"])
+        more = short.with_overrides(["sway.reps=4"])
         result = build(more, voice=voice, options=BuildOptions(out_dir=tmp_path / "b"), cache=cache)
-        assert set(voice.calls).isdisjoint(standard_once.calls)
+        assert set(voice.calls).isdisjoint(short_once.calls)
         assert set(voice.calls.values()) == {1}
-        assert set(result.timeline.texts()) - standard_once.calls <= set(voice.calls)
-        assert {"Knees to the left, seven.", "Knees to the right, eight."} <= set(voice.calls)
+        assert set(result.timeline.texts()) - short_once.calls <= set(voice.calls)
+        assert {"To the left, four.", "To the right, four."} <= set(voice.calls)
         assert result.cues_synthesized == len(voice.calls) < 10
-        assert len(entries(cache)) == len(standard_once.calls) + len(voice.calls)
+        assert len(entries(cache)) == len(short_once.calls) + len(voice.calls)
 
     def test_cli_reports_new_and_cached(
         self, tmp_path: Path, collection: Collection, capsys: pytest.CaptureFixture[str]

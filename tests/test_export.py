@@ -12,7 +12,9 @@ from PIL import Image
 
 from stretchcast.output import captions
 from stretchcast.output.cover import TEXT, TRACK, Segment, render_cover
-from stretchcast.output.files import OutputSet, Tags, id3_bytes, m3u8
+from stretchcast.output.files import OutputSet
+from stretchcast.output.playlist import m3u8
+from stretchcast.output.tags import Tags, id3_bytes
 from stretchcast.timeline import Chapter, Event, Timeline
 
 # titles of very different lengths: mutagen's own save would order these frames by size

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +12,9 @@ import pytest
 import soundfile as sf
 from scipy import signal
 
-from stretchcast.content import Collection, load_routine
+from stretchcast.content import Collection, Routine, load_routine
 from stretchcast.pipeline import BuildOptions, build
-from stretchcast.sound import mp3, render
+from stretchcast.sound import encode, layout, master, mp3
 from stretchcast.sound import signal as audio
 from stretchcast.sound.cues import CueSet
 from stretchcast.testing import FakeVoice
@@ -73,59 +74,55 @@ class TestMaster:
     def test_target_and_ceiling(self, ceiling: float) -> None:
         """Loudness within 0.02 LU of the target; true peak at or below the ceiling, however hard it works."""
         x = speechy(20, seed=3)
-        m = render.master(x, RATE, target_lufs=-16.0, ceiling_dbtp=ceiling)
+        m = master.master(x, RATE, target_lufs=-16.0, ceiling_dbtp=ceiling)
         assert audio.loudness(m.samples, RATE) == pytest.approx(-16.0, abs=0.02)
         assert reference_true_peak_db(m.samples) <= ceiling + 0.01
 
     def test_silence_passes_through(self) -> None:
         """Silence cannot be made loud: it comes back unchanged, measured as -inf."""
-        m = render.master(np.zeros(RATE, dtype=np.float32), RATE)
+        m = master.master(np.zeros(RATE, dtype=np.float32), RATE)
         assert not np.any(m.samples) and m.loudness_lufs == -np.inf
 
 
-def encoded(track: render.MasteredTrack, sections: list[tuple[int, int]] = ()) -> list[bytes]:  # type: ignore[assignment]
+def encoded(track: master.MasteredTrack, sections: list[tuple[int, int]] = ()) -> list[bytes]:  # type: ignore[assignment]
     """The whole track and each section as MP3 streams, encoded in one streaming pass."""
     ranges = [(0, track.layout.length), *sections]
     buffers = [io.BytesIO() for _ in ranges]
     writers = [(a, b, mp3.Mp3Writer(buf, RATE, 64)) for (a, b), buf in zip(ranges, buffers, strict=True)]
-    render.encode(track, writers, chunk=50_000)
+    encode.encode(track, writers, chunk=50_000)
     for _, _, writer in writers:
         writer.close()
     return [buf.getvalue() for buf in buffers]
 
 
 @pytest.fixture(scope="module")
-def cobra(
-    tmp_path_factory: pytest.TempPathFactory, collection: Collection
-) -> tuple[render.Layout, np.ndarray]:
-    """The two-minute routine's layout (fake voice) and the same track assembled whole."""
-    path = tmp_path_factory.mktemp("routine") / "cobra.yaml"
-    path.write_text("title: Cobra\nexercises:\n  - id: tall-cobra\n", encoding="utf-8")
-    routine = load_routine(collection, path)
+def short(drill: Callable[[str], Routine]) -> tuple[layout.Layout, np.ndarray]:
+    """The tests' 100-second routine's layout (fake voice) and the same track assembled whole."""
+    routine = drill("short")
     cues = CueSet(FakeVoice(), RATE)
     cues.prepare(compile_timeline(routine).texts())
     timeline = compile_timeline(routine, cues.length_ms)
-    return render.layout(timeline, cues, RATE), render.assemble(timeline, cues, RATE)
+    return layout.layout(timeline, cues, RATE), layout.assemble(timeline, cues, RATE)
 
 
 class TestLayout:
     """A track described by its distinct sounds is the assembled track, and measures the same."""
 
-    def test_pcm_is_the_assembled_track(self, cobra: tuple[render.Layout, np.ndarray]) -> None:
+    def test_pcm_is_the_assembled_track(self, short: tuple[layout.Layout, np.ndarray]) -> None:
         """Streamed in chunks, the layout gives exactly the samples assemble() writes."""
-        lay, raw = cobra
+        lay, raw = short
         assert len(lay.sounds) < len(lay.starts)  # sounds repeat: each distinct one is kept once
         assert np.array_equal(np.concatenate(list(lay.pcm(chunk=12_345))), raw)
 
-    def test_loudness_from_the_sounds(self, cobra: tuple[render.Layout, np.ndarray]) -> None:
+    def test_loudness_from_the_sounds(self, short: tuple[layout.Layout, np.ndarray]) -> None:
         """Loudness gathered from each distinct sound's blocks is pyloudnorm's on the whole track."""
-        lay, raw = cobra
+        lay, raw = short
         expected = pyloudnorm.Meter(RATE).integrated_loudness(raw.astype(np.float64))
-        assert render.layout_loudness(lay) == pytest.approx(expected, abs=1e-9)
+        assert master.layout_loudness(lay) == pytest.approx(expected, abs=1e-9)
 
-    def test_peak_from_the_sounds(self, cobra: tuple[render.Layout, np.ndarray]) -> None:
+    def test_peak_from_the_sounds(self, short: tuple[layout.Layout, np.ndarray]) -> None:
         """The layout's true peak is the whole track's, to the reference meter."""
-        lay, raw = cobra
+        lay, raw = short
         assert max(lay.peaks) == pytest.approx(reference_true_peak_db(raw), abs=1e-6)
 
     @pytest.mark.parametrize("rate", [16000, 44100, 48000])
@@ -144,7 +141,7 @@ class TestMasterLayout:
         """Peaky sounds that need the limiter come out as master() makes the assembled track."""
         a, b = speechy(1.5, seed=5), speechy(2.2, seed=6)
         peaks = (audio.true_peak_db(a), audio.true_peak_db(b))
-        lay = render.Layout(
+        lay = layout.Layout(
             RATE,
             RATE * 20,
             (a, b),
@@ -153,8 +150,8 @@ class TestMasterLayout:
             np.array([0, 1, 0, 1]),
         )
         whole = np.concatenate(list(lay.pcm()))
-        track = render.master_layout(lay, target_lufs=-16.0, ceiling_dbtp=-8.0)
-        reference = render.master(whole, RATE, target_lufs=-16.0, ceiling_dbtp=-8.0)
+        track = master.master_layout(lay, target_lufs=-16.0, ceiling_dbtp=-8.0)
+        reference = master.master(whole, RATE, target_lufs=-16.0, ceiling_dbtp=-8.0)
         assert track.limited == 2
         assert track.gain_db == pytest.approx(reference.gain_db, abs=1e-6)
         assert np.allclose(np.concatenate(list(track.pcm())), reference.samples, atol=1e-6)
@@ -165,30 +162,30 @@ class TestMasterLayout:
 class TestDecodedPromise:
     """What a phone decodes meets the promise, with no decoding inside the build."""
 
-    def test_decoded_loudness_and_peak(self, cobra: tuple[render.Layout, np.ndarray]) -> None:
+    def test_decoded_loudness_and_peak(self, short: tuple[layout.Layout, np.ndarray]) -> None:
         """Decoded with libsndfile, the track measures -16 LUFS (within 0.1 LU) and at most -1.5 dBTP."""
-        lay, raw = cobra
-        track = render.master_for_mp3(lay, 64)
+        lay, raw = short
+        track = master.master_for_mp3(lay, 64)
         y = decoded(encoded(track)[0])
         assert pyloudnorm.Meter(RATE).integrated_loudness(y) == pytest.approx(-16.0, abs=0.1)
         assert reference_true_peak_db(y) <= -1.5
         assert len(y) == len(raw)
-        predicted = render.decoded_measurement(track, 64)
+        predicted = master.decoded_measurement(track, 64)
         assert predicted.loudness_lufs == pytest.approx(
             pyloudnorm.Meter(RATE).integrated_loudness(y), abs=0.01
         )
         assert predicted.true_peak_dbtp >= reference_true_peak_db(y)
 
-    def test_sections_share_the_gain(self, cobra: tuple[render.Layout, np.ndarray]) -> None:
+    def test_sections_share_the_gain(self, short: tuple[layout.Layout, np.ndarray]) -> None:
         """Sections come from the same pass: their lengths add up, each peak is under the ceiling."""
-        lay, raw = cobra
+        lay, raw = short
         cut = len(raw) // 3
-        track = render.master_for_mp3(lay, 64)
+        track = master.master_for_mp3(lay, 64)
         _whole, *parts = (decoded(d) for d in encoded(track, [(0, cut), (cut, len(raw))]))
         assert [len(p) for p in parts] == [cut, len(raw) - cut]
         for p in parts:
             assert reference_true_peak_db(p) <= -1.5
-        second = render.section_measurement(track, cut, len(raw), 64)
+        second = master.section_measurement(track, cut, len(raw), 64)
         assert second.loudness_lufs == pytest.approx(
             pyloudnorm.Meter(RATE).integrated_loudness(parts[1]), abs=0.02
         )
@@ -214,7 +211,7 @@ class TestDecodedPromise:
         measured = pyloudnorm.Meter(rate).integrated_loudness(y)
         assert measured == pytest.approx(-16.0, abs=0.15 if bitrate * 1000 / rate >= 2.5 else 0.5)
         assert measured == pytest.approx(result.loudness_lufs, abs=0.1 if rate > 32000 else 0.05)
-        assert result.true_peak_dbtp <= render.CEILING_DBTP + 0.01
+        assert result.true_peak_dbtp <= master.CEILING_DBTP + 0.01
         assert reference_true_peak_db(y) <= result.true_peak_dbtp  # the format's margin holds
 
     def test_encoder_gain_is_as_measured(self) -> None:

@@ -14,11 +14,44 @@ from stretchcast.sound import mp3
 from .conftest import decode
 
 
+def crc16_arc(data: bytes, crc: int = 0) -> int:
+    """CRC-16/ARC bit by bit, as the catalogue defines it (reflected polynomial 0xA001): the reference."""
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+    return crc
+
+
 def _click_track(rate: int, onset: int) -> np.ndarray:
     x = np.zeros(rate * 2 + 321, dtype=np.int16)
     n = rate // 20
     x[onset : onset + n] = (np.sin(np.arange(n) * 2 * np.pi * 440 / rate) * 12000).astype(np.int16)
     return x
+
+
+class TestCrc16:
+    """The CRC-16 in the LAME header: CRC-16/ARC, whatever the buffer's length."""
+
+    @pytest.mark.parametrize(
+        ("data", "expected"),
+        [(b"", 0x0000), (b"123456789", 0xBB3D), (b"A", 0x30C0), (bytes(1), 0x0000)],
+    )
+    def test_known_vectors(self, data: bytes, expected: int) -> None:
+        """Catalogue values of CRC-16/ARC ("123456789" gives 0xBB3D) and the bit-by-bit reference agree."""
+        assert mp3.crc16(data) == expected == crc16_arc(data)
+
+    @pytest.mark.parametrize("size", [1023, 1024, 1025, 3 * 1024, 5000, 70_001])
+    def test_long_buffers_match_a_plain_loop(self, size: int) -> None:
+        """Buffers over 1 KiB (computed a row at a time with numpy) give what a byte loop gives."""
+        data = np.random.default_rng(size).integers(0, 256, size, dtype=np.uint8).tobytes()
+        assert mp3.crc16(data) == crc16_arc(data)
+
+    def test_continues_from_a_register(self) -> None:
+        """Continuing from a register (the music CRC is gathered in batches) equals one pass."""
+        data = np.random.default_rng(7).integers(0, 256, 9000, dtype=np.uint8).tobytes()
+        assert mp3.crc16(data[3000:], mp3.crc16(data[:3000])) == crc16_arc(data)
+        assert mp3.crc16(data[3000:], 0x1D0F) == crc16_arc(data[3000:], 0x1D0F)
 
 
 class TestGapless:
@@ -39,7 +72,7 @@ class TestGapless:
         assert abs(found - onset) <= rate // 1000
 
     def test_header_fields(self, tmp_path: Path) -> None:
-        """The first frame is an Info frame with the LAME delay and padding and a valid CRC."""
+        """The first frame is an Info frame with the LAME delay and padding, and both CRCs right."""
         buf = io.BytesIO()
         stats = mp3.encode(_click_track(22050, 1000), 22050, 64, buf)
         data = buf.getvalue()
@@ -48,7 +81,10 @@ class TestGapless:
         assert data[lame : lame + 9] == b"LAME3.100"
         packed = int.from_bytes(data[lame + 21 : lame + 24], "big")
         assert (packed >> 12, packed & 0xFFF) == (mp3.ENCODER_DELAY, stats.padding)
-        assert int.from_bytes(data[lame + 34 : lame + 36], "big") == mp3.crc16(data[: lame + 34])
+        assert int.from_bytes(data[lame + 34 : lame + 36], "big") == crc16_arc(data[: lame + 34])
+        assert int.from_bytes(data[lame + 28 : lame + 32], "big") == len(data)  # music length
+        info_frame = 72 * 64_000 // 22050  # MPEG-2 layer III at 64 kbit/s, unpadded
+        assert int.from_bytes(data[lame + 32 : lame + 34], "big") == crc16_arc(data[info_frame:])
         assert int.from_bytes(data[21:25], "big") == stats.frames  # after the 4-byte flags
 
     def test_streaming_matches_one_shot(self) -> None:

@@ -305,7 +305,7 @@ class TestInABuild:
     def test_cli_named_gtts_exit_3(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        """``build --voice gtts`` with Google failing exits 3 with a plain message and writes nothing."""
+        """``build --voice gtts`` with Google failing its check exits 3 with a plain message, before a cue."""
         from stretchcast.cli.main import main
 
         with FakeGoogle(then="503") as google:
@@ -314,7 +314,22 @@ class TestInABuild:
         err = capsys.readouterr().err
         assert code == 3
         assert "gTTS unavailable: HTTP 503" in err and len(err.strip().splitlines()) <= 2
-        assert not (tmp_path / "out").exists()
+
+    def test_cli_gtts_failing_mid_build_writes_nothing(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Google answering the check, then failing on a cue: exit 3, and no file in the output folder."""
+        from stretchcast.cli.main import main
+
+        out, cache_dir = tmp_path / "out", tmp_path / "cache"
+        with FakeGoogle(["ok", "ok"], then="garbage") as google:  # the check and one cue, then garbage
+            monkeypatch.setenv("STRETCHCAST_GTTS_URL", google.url)
+            code = main(["build", "gentle", "--voice", "gtts", "-o", str(out), "--cache-dir", str(cache_dir)])
+        err = capsys.readouterr().err
+        assert code == 3 and "gTTS failed" in err and "Traceback" not in err
+        assert google.texts[0] == "Hello." and len(google.texts) > 1  # past the check: cues were asked for
+        assert not out.exists() or list(out.iterdir()) == []
+        assert partial_files(out, cache_dir) == []
 
 
 @pytest.mark.net

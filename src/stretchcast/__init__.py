@@ -11,12 +11,11 @@ The library in four calls::
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from stretchcast.content import Collection, Exercise, Routine, load_collection, load_routine
 from stretchcast.errors import StretchcastError
 from stretchcast.pipeline import BuildOptions, BuildResult, build, plan
 from stretchcast.timeline import Timeline, compile_timeline
+from stretchcast.version import __version__
 
 __all__ = [
     "BuildOptions",

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stretchcast import __version__
 from stretchcast.content.programme import Programme, Week
 from stretchcast.errors import UsageError
 from stretchcast.output.files import OutputSet, check_writable, json_text, remove_stale
 from stretchcast.output.programme_files import PROGRAMME_MANIFEST, current_week, read_start, write_start
 from stretchcast.pipeline import BuildOptions, BuildResult, build, plan, routine_dict
+from stretchcast.version import __version__
 from stretchcast.voices import Choice, Voice, choose_voice
 from stretchcast.voices.cache import CueCache
 

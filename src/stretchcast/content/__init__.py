@@ -6,7 +6,14 @@ field in every error.
 """
 
 from stretchcast.content.files import routine_yaml, save_routine
-from stretchcast.content.load import find_routine, load_collection, load_exercise, load_routine
+from stretchcast.content.load import (
+    ROUTINE_TITLE_MAX,
+    check_routine_title,
+    find_routine,
+    load_collection,
+    load_exercise,
+    load_routine,
+)
 from stretchcast.content.model import (
     ADJUSTED,
     CUE_FIELDS,
@@ -33,6 +40,7 @@ __all__ = [
     "DIRECTION_NAMES",
     "DOSE_FIELDS",
     "PACE_FACTOR_RANGE",
+    "ROUTINE_TITLE_MAX",
     "SIDE_NAMES",
     "Collection",
     "Cues",
@@ -43,6 +51,7 @@ __all__ = [
     "Range",
     "Routine",
     "RoutineItem",
+    "check_routine_title",
     "default_content_dir",
     "find_routine",
     "load_collection",

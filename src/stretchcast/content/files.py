@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import yaml
 
+from stretchcast.atomic import write_atomic
 from stretchcast.content.model import DOSE_FIELDS, Routine
 from stretchcast.errors import OutputError, UsageError, Where
 
@@ -59,22 +58,9 @@ def save_routine(routine: Routine, path: Path, *, overwrite: bool = False) -> Pa
     text = routine_yaml(routine, str(path))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-        tmp = Path(tmp_name)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fp:
-                fp.write(text)
-                fp.flush()
-                os.fsync(fp.fileno())
-            tmp.chmod(0o644)
-            if overwrite:
-                tmp.replace(path)
-            else:
-                # link() refuses to replace an existing name: no window in which another writer's
-                # file could be clobbered between the check above and this point.
-                os.link(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        # Without overwrite the file is linked into place, which refuses an existing name: no
+        # window in which another writer's file could be clobbered between the check above and now.
+        write_atomic(path, text.encode("utf-8"), replace=overwrite, sync=True, mode=0o644)
     except FileExistsError:
         raise UsageError(
             f"'{path}' already exists; nothing was written", fix="Choose another name."

@@ -260,6 +260,15 @@ def find_routine(collection: Collection, ref: str) -> Path:
     )
 
 
+#: The longest title a routine may have (a routine file's 'title', the builder's title box).
+ROUTINE_TITLE_MAX = 80
+
+
+def check_routine_title(title: str) -> str:
+    """``title`` as a routine file reads it back (spaces tidied); a ContentError naming 'title' if not."""
+    return _yaml.check_text(title, Where(field="title"), max_len=ROUTINE_TITLE_MAX)
+
+
 def load_routine(collection: Collection, ref: str | Path) -> Routine:
     """Load a preset by name or a routine file by path, checked against the collection's exercises."""
     path = ref if isinstance(ref, Path) else find_routine(collection, ref)
@@ -276,7 +285,7 @@ def routine_from_mapping(collection: Collection, doc: _yaml.Mapping, path: Path)
 
     Keys the caller read beforehand (a week's ``week:``) count as known; any other key is an error.
     """
-    title = doc.text("title", max_len=80)
+    title = doc.text("title", max_len=ROUTINE_TITLE_MAX)
     description = doc.text("description", required=False, max_len=400)
     rounds = doc.integer("rounds", lo=1, hi=10, required=False) or 1
     voice = doc.text("voice", required=False, max_len=20)

@@ -36,12 +36,12 @@ from stretchcast.content import (
     Range,
     Routine,
     RoutineItem,
+    check_routine_title,
     load_collection,
     load_routine,
     save_routine,
     slugify,
 )
-from stretchcast.content import strict_yaml as _yaml
 from stretchcast.errors import ContentError, UsageError, Where
 from stretchcast.notebook.plots import PlotData, plot_data
 from stretchcast.pipeline import BuildOptions, BuildResult, build, plan
@@ -58,7 +58,6 @@ ROUTINES_DIR_ENV = "STRETCHCAST_ROUTINES_DIR"
 #: The dose fields a person adjusts per exercise in the builder (pace is set for all by the pace factor).
 ADJUSTABLE = ("reps", "hold", "rest", "sets")
 ROUNDS_RANGE = (1, 10)  # what a routine file's 'rounds' accepts
-TITLE_MAX = 80  # what a routine file's 'title' accepts
 VoiceChooser = Callable[..., Choice]
 Progress = Callable[[int, int], None]
 
@@ -348,7 +347,7 @@ class RoutineModel(HasTraits):
     def _title(self) -> tuple[str, str]:
         """The title as a routine file will read it back, and the problem with it ("" if none)."""
         try:
-            title = _yaml.check_text(self.title, Where(field="title"), max_len=TITLE_MAX)
+            title = check_routine_title(self.title)
         except ContentError as err:
             return "My routine", f"The title {err.problem}."
         if not slugify(title):

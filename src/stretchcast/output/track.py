@@ -7,7 +7,7 @@ at the chapter boundaries (silence), so they share its level and play back to ba
 the welcome opens the first and the finish closes the last.
 
 The audio is never held whole: the tags are written first, then the mastered track is streamed
-through the encoders straight into the staged files (see ``render``).
+through the encoders straight into the staged files (see ``sound.master`` and ``sound.encode``).
 """
 
 from __future__ import annotations
@@ -20,22 +20,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from stretchcast import __version__, words
+from stretchcast import words
 from stretchcast.content import Routine
 from stretchcast.output import captions
 from stretchcast.output.cover import Cover, Segment, render_cover
-from stretchcast.output.files import (
-    OutputSet,
-    Tags,
-    exclusive,
-    id3_bytes,
-    interrupts_deferred,
-    json_text,
-    m3u8,
-    remove_stale,
-)
-from stretchcast.sound import mp3, render
+from stretchcast.output.files import OutputSet, exclusive, interrupts_deferred, json_text, remove_stale
+from stretchcast.output.playlist import m3u8
+from stretchcast.output.tags import Tags, id3_bytes
+from stretchcast.sound import encode, layout, master, mp3
 from stretchcast.timeline import Chapter, Timeline
+from stretchcast.version import __version__
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +50,7 @@ class Section:
 
 @dataclass(frozen=True)
 class Written:
-    """What a build wrote, and what its decoded audio measures (predicted exactly; see ``render``)."""
+    """What a build wrote, and what its decoded audio measures (predicted exactly; see ``sound.master``)."""
 
     mp3: Path
     manifest: Path
@@ -64,8 +58,8 @@ class Written:
     cover: Path
     playlist: Path | None
     split: tuple[Path, ...]
-    mastered: render.MasteredTrack
-    whole: render.Encoded
+    mastered: master.MasteredTrack
+    whole: encode.Encoded
     size_bytes: int
 
 
@@ -126,7 +120,7 @@ def _cover(routine: Routine, timeline: Timeline) -> Cover:
 def write(
     routine: Routine,
     timeline: Timeline,
-    cues: render.CuePeaks,
+    cues: layout.CuePeaks,
     *,
     out_dir: Path,
     slug: str,
@@ -144,10 +138,10 @@ def write(
     """
     parts = sections(timeline) if split else []
     cuts = [
-        (render.ms_to_samples(p.start_ms, sample_rate), render.ms_to_samples(p.end_ms, sample_rate))
+        (layout.ms_to_samples(p.start_ms, sample_rate), layout.ms_to_samples(p.end_ms, sample_rate))
         for p in parts
     ]
-    mastered = render.master_for_mp3(render.layout(timeline, cues, sample_rate), bitrate)
+    mastered = master.master_for_mp3(layout.layout(timeline, cues, sample_rate), bitrate)
     cover = _cover(routine, timeline)
     year = year if year is not None else routine.collection.year
     track, tracks = track_number(routine)
@@ -196,7 +190,7 @@ def write(
                 part_fp.write(id3_bytes(tags, part.chapters, cover))
                 writers.append((start, end, mp3.Mp3Writer(part_fp, sample_rate, bitrate)))
                 split_paths.append(path)
-                measured = render.section_measurement(mastered, start, end, bitrate)
+                measured = master.section_measurement(mastered, start, end, bitrate)
                 split_entries.append(
                     {
                         "file": f"{slug}/{name}",
@@ -209,10 +203,10 @@ def write(
                         "true_peak_dbtp": round(measured.true_peak_dbtp, 2),
                     }
                 )
-            render.encode(mastered, writers)
+            encode.encode(mastered, writers)
             stats = [writer.close() for _, _, writer in writers]
             whole_bytes = fp.tell()
-        whole = render.Encoded(stats[0], render.decoded_measurement(mastered, bitrate))
+        whole = encode.Encoded(stats[0], master.decoded_measurement(mastered, bitrate))
         files.add_text(vtt_path, captions.webvtt(timeline))
         files.add(png_path, cover.data)
         if split:

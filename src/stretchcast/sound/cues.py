@@ -22,6 +22,7 @@ import numpy.typing as npt
 from tqdm.auto import tqdm
 
 from stretchcast.errors import VoiceError
+from stretchcast.sound.prepared import get_prepared, put_prepared
 from stretchcast.sound.signal import PreparedCue, prepare_cue
 from stretchcast.voices import Choice
 from stretchcast.voices.base import Samples, Speech, Voice, cue_timeout, parallelism
@@ -84,7 +85,7 @@ class CueSet:
     def _prepared(self, text: str) -> PreparedCue | None:
         if self.cache is None:
             return None
-        return self.cache.get_prepared(self.identity, text, self.sample_rate)
+        return get_prepared(self.cache, self.identity, text, self.sample_rate)
 
     def _cached(self, text: str) -> Speech | None:
         return self.cache.get(self.identity, text) if self.cache is not None else None
@@ -131,14 +132,14 @@ class CueSet:
         self._accept(text, prepared)  # checks the audio before anything is cached
         self.synthesized += 1
         if self.cache is not None and self.cache.put(self.identity, text, speech):
-            self.cache.put_prepared(self.identity, text, self.sample_rate, prepared)
+            put_prepared(self.cache, self.identity, text, self.sample_rate, prepared)
 
     def _keep(self, text: str, speech: Speech) -> None:
         """Prepare a cue the cache gave back, and keep it prepared for next time."""
         prepared = prepare_cue(speech, self.sample_rate)
         self._accept(text, prepared)
         if self.cache is not None:
-            self.cache.put_prepared(self.identity, text, self.sample_rate, prepared)
+            put_prepared(self.cache, self.identity, text, self.sample_rate, prepared)
 
     def _accept(self, text: str, prepared: PreparedCue) -> None:
         if not len(prepared.samples):

@@ -16,18 +16,13 @@ from scipy import ndimage, signal
 
 from stretchcast.voices.base import Samples, Speech
 
-# Loudness of every cue (BS.1770, gated, like the track's). Measured on the same 40 cues, levelling
-# by plain active RMS left Piper 1.3 LU quieter than espeak-ng; K-weighted loudness makes engines
-# and cues sound alike, and mastering then lifts the whole track to -16 LUFS.
+# Every cue is levelled to this loudness (BS.1770, gated, like the track's), so that engines and
+# cues sound alike; mastering then lifts the whole track to its target.
 CUE_LOUDNESS_LUFS = -20.0
-# How far above its loudness a prepared cue's true peak may reach. Raw speech peaks sit 17 to 21 dB
-# above its loudness (espeak-ng ~17, Piper ~19). A limiter over 5 ms each side takes the loudest
-# syllables down to 13 dB, cheaply, the same for every engine; mastering lifts the track ~5 dB and
-# its limiter takes what still stands out under the ceiling. Issue 8's second pass tried cues held
-# to 10 dB by a second, 2 ms limiter, so that mastering would be one gain (warm Piper builds 1.9x
-# faster): the delivered track then scored 2.81 on PESQ-WB against the raw voice where this scores
-# 3.27 (Piper, standard routine, decoded MP3). The voice is what people listen to for ten minutes;
-# a second saved on a rebuild is not worth that.
+# A prepared cue's true peak is held this far above its loudness by a limiter over 5 ms each side,
+# the same for every engine; mastering's limiter takes what still stands out under the ceiling.
+# Why 13 dB and not less (measured: harder limiting cost the voice more than it saved) is in
+# docs/ARCHITECTURE.md, "Cue levels".
 CUE_PEAK_ABOVE_LOUDNESS_DB = 13.0
 _FRAME_MS = 10
 

@@ -11,13 +11,8 @@ found, removed and spoken again. Entries are written to a temporary file and ren
 a reader sees a whole entry or none. A cache that cannot be written (read-only, full, not a
 folder) never stops a build: the build goes on without saving cues and says so once.
 
-Beside an entry, a build keeps the cue *prepared* for a track's sample rate (resampled, trimmed,
-levelled, limited: ``audio.prepare_cue``) with its true peak and its cumulative K-weighted energy,
-so a rebuild neither decodes the FLAC nor measures the cue again (the energy costs twice the
-samples' space, and saves filtering every cue on every build). A prepared entry is derived data:
-it names the CRC-32 of the entry's bytes it was made from and is used only while that entry is
-unchanged (so a damaged or remade entry is noticed exactly as before), and a CRC-32 covers its own
-header and body; a damaged, stale or unreadable one is ignored and remade.
+Beside an entry, the sound stage keeps the cue prepared for a track (``sound.prepared``): derived
+files this cache counts as space and clears with the entries, but never reads.
 """
 
 from __future__ import annotations
@@ -29,19 +24,15 @@ import json
 import logging
 import os
 import re
-import struct
-import tempfile
 import threading
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import platformdirs
 import soundfile as sf
 
-from stretchcast.sound.signal import PreparedCue, k_weighting_tail
+from stretchcast.atomic import PARTIAL_SUFFIX, write_atomic
 from stretchcast.voices.base import Speech
 
 log = logging.getLogger(__name__)
@@ -51,16 +42,8 @@ CACHE_FORMAT = 1
 #: Environment variable naming the cache folder (``--cache-dir`` wins over it).
 CACHE_ENV = "STRETCHCAST_CACHE"
 _SUFFIX = ".flac"
-_PARTIAL = ".part"
-#: Bumped when ``audio.prepare_cue`` changes what it makes; old prepared entries are then remade.
-PREPARED_FORMAT = 3
-_PREPARED_SUFFIX = ".f32"
-# magic, format, sample rate, true peak, sample count, energy count, CRC-32 and size of the entry's
-# bytes, the key (64 hex digits), padding; then the CRC-32 of all that (with these four bytes
-# zero) and of the body: the float64 cumulative weighted energy and the float32 samples,
-# little-endian, each array aligned (the header is 128 bytes)
-_PREPARED_HEADER = struct.Struct("<4sHIdQQIQ64s14xI")
-_PREPARED_MAGIC = b"SCPC"
+# a file named after an entry's key that is not the entry: derived from it (a prepared cue)
+_DERIVED = re.compile(r"[0-9a-f]{64}\.\d+\.\w+")
 _COMMENT = re.compile(
     r"stretchcast-cue (?P<format>\d+) key=(?P<key>[0-9a-f]{64}) pcm-sha256=(?P<pcm>[0-9a-f]{64})"
 )
@@ -164,23 +147,13 @@ class CueCache:
             return False
         path = self.path_for(identity, text)
         data = _encode(speech, path.stem, text)
-        tmp: Path | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem[:16]}.", suffix=_PARTIAL)
-            tmp = Path(name)
-            with os.fdopen(fd, "wb") as fp:
-                fp.write(data)
             # No fsync: an entry torn by a power cut fails its checksum and is made again, which is
-            # cheaper than syncing every cue.
-            tmp.replace(path)
-        except BaseException as err:
-            # Whatever stopped the write (a full disk, Ctrl-C), no unfinished file stays behind.
-            if tmp is not None:
-                with contextlib.suppress(OSError):
-                    tmp.unlink()
-            if not isinstance(err, OSError):
-                raise
+            # cheaper than syncing every cue. Whatever stops the write (a full disk, Ctrl-C), no
+            # unfinished file stays behind.
+            write_atomic(path, data, prefix=f".{path.stem[:16]}.")
+        except OSError as err:
             self._writable = False
             self._problem(
                 f"cannot write to the cue cache at {self.root} ({err.strerror or err}); "
@@ -190,71 +163,15 @@ class CueCache:
         log.debug("cue cache put %s %r (%d bytes)", path.name[:12], text, len(data))
         return True
 
-    def prepared_path(self, identity: Identity, text: str, sample_rate: int) -> Path:
-        """Where the cue prepared for ``sample_rate`` from the entry for ``text`` lives."""
-        entry = self.path_for(identity, text)
-        return entry.with_name(f"{entry.stem}.{sample_rate}{_PREPARED_SUFFIX}")
+    @property
+    def readable(self) -> bool:
+        """False once reading failed in this run (the build then goes on uncached)."""
+        return self._readable
 
-    def get_prepared(self, identity: Identity, text: str, sample_rate: int) -> PreparedCue | None:
-        """The prepared cue, if there is one made from the entry as it is now; else None."""
-        if not self._readable:
-            return None
-        entry = self.path_for(identity, text)
-        path = self.prepared_path(identity, text, sample_rate)
-        try:
-            data = path.read_bytes()
-            source = entry.read_bytes()
-        except OSError:  # none yet, or none for an entry that is gone: made again from the entry
-            return None
-        cue = _decode_prepared(data, entry.stem, sample_rate, source)
-        if cue is None:
-            log.debug("cue cache: prepared %s is stale or damaged; preparing again", path.name)
-            with contextlib.suppress(OSError):
-                path.unlink()
-        return cue
-
-    def put_prepared(self, identity: Identity, text: str, sample_rate: int, cue: PreparedCue) -> bool:
-        """Keep ``cue``, prepared from the entry for ``text`` as it is now; False if it cannot be kept."""
-        if not self._writable:
-            return False
-        entry = self.path_for(identity, text)
-        path = self.prepared_path(identity, text, sample_rate)
-        try:
-            source = entry.read_bytes()
-        except OSError:
-            return False  # derived from an entry that is not there (a cache that cannot be written)
-        body = (
-            np.ascontiguousarray(cue.energy, dtype="<f8").tobytes()
-            + np.ascontiguousarray(cue.samples, dtype="<f4").tobytes()
-        )
-        fields = (
-            _PREPARED_MAGIC,
-            PREPARED_FORMAT,
-            sample_rate,
-            cue.true_peak_dbtp,
-            len(cue.samples),
-            len(cue.energy),
-            zlib.crc32(source),
-            len(source),
-            entry.stem.encode("ascii"),
-        )
-        crc = zlib.crc32(body, zlib.crc32(_PREPARED_HEADER.pack(*fields, 0)))
-        header = _PREPARED_HEADER.pack(*fields, crc)
-        tmp: Path | None = None
-        try:
-            fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem[:16]}.", suffix=_PARTIAL)
-            tmp = Path(name)
-            with os.fdopen(fd, "wb") as fp:
-                fp.write(header)
-                fp.write(body)
-            tmp.replace(path)  # no fsync, as for entries: a torn file fails its CRC and is remade
-        except OSError as err:
-            if tmp is not None:
-                with contextlib.suppress(OSError):
-                    tmp.unlink()
-            log.debug("cue cache: cannot keep prepared %s: %s", path.name, err)
-            return False
-        return True
+    @property
+    def writable(self) -> bool:
+        """False once writing failed in this run (the build then goes on without saving cues)."""
+        return self._writable
 
     def _problem(self, message: str) -> None:
         with self._lock:
@@ -270,15 +187,15 @@ class CueCache:
             for path in self._dir.rglob("*"):
                 if not path.is_file():
                     continue
-                if path.name.endswith(_PARTIAL):
+                if path.name.endswith(PARTIAL_SUFFIX):
                     partial += 1
-                elif path.suffix == _PREPARED_SUFFIX:
-                    size += path.stat().st_size  # derived from an entry: space, not a cue
                 elif path.suffix == _SUFFIX:
                     entries += 1
                     size += path.stat().st_size
                     engine = path.parent.parent.name
                     by_engine[engine] = by_engine.get(engine, 0) + 1
+                elif _DERIVED.fullmatch(path.name):
+                    size += path.stat().st_size  # derived from an entry (a prepared cue): space, not a cue
         return CacheInfo(self.root, entries, size, by_engine, partial)
 
     def clear(self) -> int:
@@ -331,38 +248,12 @@ def _decode(data: bytes, key: str) -> Speech | None:
     return Speech.from_int16(pcm, sample_rate)
 
 
-def _decode_prepared(data: bytes, key: str, sample_rate: int, source: bytes) -> PreparedCue | None:
-    """The prepared cue in ``data`` if it is whole and was made, for this rate, from ``source``."""
-    size = _PREPARED_HEADER.size
-    if len(data) < size:
-        return None
-    *fields, crc = _PREPARED_HEADER.unpack_from(data)
-    magic, fmt, rate, peak, count, energy_count, source_crc, source_size, found_key = fields
-    body = memoryview(data)[size:]
-    if (
-        magic != _PREPARED_MAGIC
-        or fmt != PREPARED_FORMAT
-        or rate != sample_rate
-        or found_key != key.encode("ascii")
-        or source_size != len(source)
-        or source_crc != zlib.crc32(source)
-        or energy_count != count + k_weighting_tail(sample_rate) + 1
-        or len(body) != 4 * count + 8 * energy_count
-        or crc != zlib.crc32(body, zlib.crc32(_PREPARED_HEADER.pack(*fields, 0)))
-    ):
-        return None
-    # views on the bytes read (no copies on little-endian machines); read-only, as cues are shared
-    energy = np.frombuffer(body, dtype="<f8", count=energy_count).astype(np.float64, copy=False)
-    samples = np.frombuffer(body, dtype="<f4", offset=8 * energy_count).astype(np.float32, copy=False)
-    return PreparedCue(samples, peak, energy)
-
-
 __all__ = [
     "CACHE_ENV",
     "CACHE_FORMAT",
-    "PREPARED_FORMAT",
     "CacheInfo",
     "CueCache",
+    "Identity",
     "cue_key",
     "default_cache_dir",
 ]
