@@ -16,6 +16,7 @@ from stretchcast.content import PACE_FACTOR_RANGE, Guidance, Routine, slugify
 from stretchcast.errors import UsageError
 from stretchcast.output import track as tracks
 from stretchcast.output.files import check_writable
+from stretchcast.output.manifest import VoiceInfo
 from stretchcast.sound import mp3
 from stretchcast.sound.cues import speak_cues
 from stretchcast.timeline import Timeline, compile_timeline
@@ -26,7 +27,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SAMPLE_RATE = 22050
 DEFAULT_BITRATE = 64
-MANIFEST_FORMAT = tracks.MANIFEST_FORMAT
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,7 @@ def build(
         bitrate=options.bitrate,
         split=options.split,
         year=options.year,
-        voice={"engine": choice.voice.name, "description": described, "reason": choice.reason},
+        voice=VoiceInfo(choice.voice.name, described, choice.reason),
     )
     measured = written.whole.measured
     mastered = written.mastered
