@@ -14,7 +14,6 @@ plain words (a traceback too, for the unexpected ones): JupyterLab would otherwi
 from __future__ import annotations
 
 import contextlib
-import json
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from stretchcast.notebook.model import (
     voice_override,
 )
 from stretchcast.notebook.plots import PlotData, figure_png, plot_timeline
+from stretchcast.output.manifest import Manifest
 from stretchcast.pipeline import BuildOptions, BuildResult, build
 from stretchcast.voices import ENGINES, Choice, choose_voice
 
@@ -461,39 +461,22 @@ def _row(*, align: str = "flex-start") -> widgets.Layout:
 
 # -- the files of a track --------------------------------------------------------------------------
 
-_EXTRA_FILES = (
-    ("captions", "Captions (WebVTT)"),
-    ("cover", "Cover (PNG)"),
-    ("playlist", "Playlist (M3U8)"),
-    ("split", "Track"),
-)
-
-
-def _names(value: object) -> Iterator[str]:
-    """File names in a manifest entry: a name, {"file": name}, or a list of either."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, Mapping):
-        name = value.get("file")
-        if isinstance(name, str):
-            yield name
-    elif isinstance(value, list):
-        for item in value:
-            yield from _names(item)
-
 
 def output_files(manifest_path: Path) -> list[tuple[str, Path]]:
     """Every file a build wrote, read from its manifest: the MP3 and the manifest, and the captions,
-    the playlist and the split tracks when the build made them. Only files that exist inside the
-    manifest's folder are listed.
+    the cover, the playlist and the split tracks when the build made them. Only files that exist
+    inside the manifest's folder are listed.
     """
-    data = json.loads(manifest_path.read_text(encoding="utf-8"))
+    m = Manifest.load(manifest_path)
     folder = manifest_path.parent.resolve()
-    found: list[tuple[str, Path]] = [("MP3", folder / data["audio"]["file"]), ("Manifest", manifest_path)]
-    for key, label in _EXTRA_FILES:
-        found += [(label, folder / name) for name in _names(data.get(key))]
+    found: list[tuple[str, str | Path]] = [("MP3", m.audio.file), ("Manifest", manifest_path)]
+    found += [("Captions (WebVTT)", m.captions), ("Cover (PNG)", m.cover.file)]
+    if m.playlist is not None:
+        found.append(("Playlist (M3U8)", m.playlist))
+    found += [("Track", s.file) for s in m.split]
+    paths = [(label, folder / name) for label, name in found]
     return [
-        (label, path) for label, path in found if path.resolve().is_relative_to(folder) and path.is_file()
+        (label, path) for label, path in paths if path.resolve().is_relative_to(folder) and path.is_file()
     ]
 
 

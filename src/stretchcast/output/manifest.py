@@ -153,7 +153,7 @@ class Manifest:
 
     def to_dict(self) -> dict[str, Any]:
         """The manifest as JSON-ready data, ``format`` first, keys in the order of the fields."""
-        return {"format": self.FORMAT, **dataclasses.asdict(self)}
+        return {"format": self.FORMAT, **_plain(dataclasses.asdict(self))}
 
     def to_json(self) -> str:
         """The manifest file's text: pretty, stable JSON (the same manifest gives the same bytes)."""
@@ -222,6 +222,15 @@ class Manifest:
             names.append(self.playlist)
         names += [s.file for s in self.split]
         return tuple(names)
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with every tuple made a list, as JSON has it."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, tuple | list):
+        return [_plain(item) for item in value]
+    return value
 
 
 # -- reading JSON into the dataclasses above, by their type hints -----------------------------------
