@@ -39,6 +39,7 @@ from stretchcast.notebook.model import (
 from stretchcast.notebook.plots import PlotData, figure_png, plot_timeline
 from stretchcast.output.manifest import Manifest
 from stretchcast.pipeline import BuildOptions, BuildResult, build
+from stretchcast.progress import Stage
 from stretchcast.voices import ENGINES, Choice, choose_voice
 
 _SLIDER_LABELS = {"reps": "Reps", "hold": "Hold (s)", "rest": "Rest (s)", "sets": "Sets"}
@@ -405,7 +406,7 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
         done = False
         try:
             with self._reporting("rendering"):
-                result = self.model.render(self.out_dir, on_progress=self._progress)
+                result = self.model.render(self.out_dir, on_progress=WidgetProgress(c.progress, c.status))
                 self._show(result)
                 done = True
         finally:
@@ -413,16 +414,6 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
             if not done:
                 c.progress.bar_style = "danger"
                 c.status.value = "Not rendered: see the message below."
-
-    def _progress(self, done: int, total: int) -> None:
-        c = self.controls
-        c.progress.max = max(total, 1)
-        c.progress.value = done
-        c.status.value = (
-            f"Speaking cue {done} of {total}\u2026"
-            if done < total
-            else "Mixing, levelling and encoding\u2026"
-        )
 
     def _show(self, result: BuildResult) -> None:
         c = self.controls
@@ -453,6 +444,30 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
                 raise UsageError("there is no folder to save in", fix="Type a folder into 'Save in'.")
             path = self.model.save(Path(folder).expanduser(), replace=c.replace.value)
             self._tell(f"Saved {path}\n  Build it any time with: stretchcast build {path}")
+
+
+class WidgetProgress:
+    """A :class:`~stretchcast.progress.ProgressCallback` for the builder: moves a progress bar and
+    says in a status line what the build is doing (the cues ready of all, then the mixing).
+    """
+
+    def __init__(self, bar: widgets.IntProgress, status: widgets.HTML) -> None:
+        self.bar = bar
+        self.status = status
+
+    def __call__(self, stage: Stage, done: int, total: int) -> None:
+        """Show ``done`` of ``total`` for ``stage``."""
+        if stage == "speak":
+            self.bar.max = max(total, 1)
+            self.bar.value = done
+            self.status.value = (
+                f"Speaking the cues: {done} of {total} ready\u2026"
+                if done < total
+                else "Mixing, levelling and encoding\u2026"
+            )
+        else:
+            self.bar.value = self.bar.max
+            self.status.value = "Mixing, levelling and encoding\u2026" if done < total else "Written."
 
 
 def _row(*, align: str = "flex-start") -> widgets.Layout:
@@ -620,6 +635,7 @@ __all__ = [
     "RoutineBuilder",
     "RoutineModel",
     "RoutineSource",
+    "WidgetProgress",
     "default_audio_dir",
     "default_routines_dir",
     "default_voice",
