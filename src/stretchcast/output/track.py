@@ -301,7 +301,10 @@ def routine_info(routine: Routine) -> RoutineInfo:
         title=routine.title,
         rounds=routine.rounds,
         guidance=GuidanceInfo(pace=g.pace, chimes=g.chimes, countdown=g.countdown),
-        exercises=tuple(ExerciseInfo(item.exercise.id, **asdict(item.dose)) for item in routine.items),
+        exercises=tuple(
+            ExerciseInfo(i.exercise.id, i.dose.reps, i.dose.hold, i.dose.pace, i.dose.rest, i.dose.sets)
+            for i in routine.items
+        ),
     )
 
 
