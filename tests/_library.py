@@ -21,8 +21,20 @@ import pytest
 from mutagen.id3 import APIC, CHAP, CTOC, ID3, TALB, TIT2, CTOCFlags
 from PIL import Image
 
+from stretchcast.output.manifest import (
+    AudioInfo,
+    CoverInfo,
+    ExerciseInfo,
+    GuidanceInfo,
+    Manifest,
+    RoutineInfo,
+    SplitInfo,
+    TagsInfo,
+    VoiceInfo,
+)
 from stretchcast.serve.server import BackgroundServer, start_background
 from stretchcast.sound import mp3
+from stretchcast.timeline import Chapter
 
 RATE = 22050
 SECRET = "TOP SECRET: outside the served folder"
@@ -93,19 +105,38 @@ def _vtt_time(ms: int) -> str:
     return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
 
 
-def manifest(slug: str, title: str, duration_ms: int, **extra: Any) -> dict[str, Any]:
-    """A manifest shaped like the ones ``stretchcast build`` writes."""
-    return {
-        "format": 1,
-        "title": title,
-        "slug": slug,
-        "duration_ms": duration_ms,
-        "audio": {"file": f"{slug}.mp3", "sample_rate": RATE, "bitrate_kbps": 64},
-        "voice": {"engine": "fake"},
-        "chapters": [],
-        "events": [],
-        **extra,
-    }
+def manifest(
+    slug: str,
+    title: str,
+    duration_ms: int,
+    *,
+    chapters: list[dict[str, Any]] | None = None,
+    captions: str | None = None,
+    playlist: str | None = None,
+    split: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """A manifest of the format ``stretchcast build`` writes, for a track made here."""
+    return Manifest(
+        generator="test",
+        title=title,
+        slug=slug,
+        collection="test",
+        voice=VoiceInfo("fake", "fake voice", "asked for fake"),
+        duration_ms=duration_ms,
+        audio=AudioInfo(f"{slug}.mp3", RATE, 64, duration_ms * RATE // 1000, 0, -16.0, -1.5),
+        tags=TagsInfo(title, "stretchcast", "Test stretches", 1, None, 2026, "Fitness", ""),
+        cover=CoverInfo(True, f"{slug}.png", "image/png", 64, 64, 0),
+        # a build always names its captions; this one may not have written them
+        captions=captions or f"{slug}.vtt",
+        playlist=playlist,
+        split=tuple(
+            SplitInfo(name, Path(name).stem, n, None, 0, 0, -16.0, -1.5) for n, name in enumerate(split, 1)
+        ),
+        routine=RoutineInfo(title, 1, GuidanceInfo(1.0, True, True), (ExerciseInfo("x", 1, 0, 1.0, 0, 1),)),
+        chapters=tuple(Chapter(**c) for c in chapters or ()),
+        spans=(),
+        events=(),
+    ).to_dict()
 
 
 @dataclass(frozen=True)
@@ -139,8 +170,7 @@ def make_library(base: Path) -> Library:
                 chapters=MORNING_CHAPTERS,
                 captions="morning.vtt",
                 playlist="morning.m3u8",
-                split=["morning/01-knee-sways.mp3", "morning/02-tall-cobra.mp3"],
-                cover=True,
+                split=("morning/01-knee-sways.mp3", "morning/02-tall-cobra.mp3"),
             )
         )
     )

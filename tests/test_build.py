@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import itertools
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyloudnorm
@@ -18,6 +16,7 @@ from PIL import Image
 
 from stretchcast.content import Collection, Routine, load_routine
 from stretchcast.output import track as tracks
+from stretchcast.output.manifest import Manifest
 from stretchcast.pipeline import BuildOptions, BuildResult, build
 from stretchcast.sound import signal as audio
 from stretchcast.testing import FakeVoice
@@ -88,7 +87,7 @@ class Built:
     """A routine built with --split, decoded, with its manifest."""
 
     result: BuildResult
-    manifest: dict[str, Any]
+    manifest: Manifest
     decoded: Decoded
     out: Path
     _decoded: dict[Path, Decoded] = field(default_factory=dict)
@@ -114,7 +113,7 @@ def built(
         routine = load_routine(collection, "standard")
     out = tmp_path_factory.mktemp("audio")
     result = build(routine, voice=FakeVoice(), options=BuildOptions(out_dir=out, split=True))
-    return Built(result, json.loads(result.manifest.read_text()), decode(result.mp3), out)
+    return Built(result, Manifest.load(result.manifest), decode(result.mp3), out)
 
 
 def _all_files(folder: Path) -> dict[str, bytes]:
@@ -126,68 +125,64 @@ class TestTrack:
 
     def test_files_written(self, built: Built) -> None:
         """The MP3, manifest, captions, cover, playlist and split tracks are there, nothing else."""
-        slug = built.manifest["slug"]
+        slug = built.manifest.slug
         names = set(_all_files(built.out))
-        split = {e["file"] for e in built.manifest["split"]}
+        split = {e.file for e in built.manifest.split}
         assert names == {f"{slug}.{ext}" for ext in ("mp3", "json", "vtt", "png", "m3u8")} | split
-        assert built.manifest["captions"] == f"{slug}.vtt"
-        assert built.manifest["playlist"] == f"{slug}.m3u8"
+        assert built.manifest.captions == f"{slug}.vtt"
+        assert built.manifest.playlist == f"{slug}.m3u8"
 
     def test_duration_matches_manifest(self, built: Built) -> None:
         """The decoded length is within 50 ms of the manifest's (in fact, to the sample)."""
-        assert abs(built.decoded.duration_ms - built.manifest["duration_ms"]) < 50
-        assert len(built.decoded.samples) == built.manifest["audio"]["samples"]
-        assert built.decoded.sample_rate == built.manifest["audio"]["sample_rate"] == 22050
+        assert abs(built.decoded.duration_ms - built.manifest.duration_ms) < 50
+        assert len(built.decoded.samples) == built.manifest.audio.samples
+        assert built.decoded.sample_rate == built.manifest.audio.sample_rate == 22050
 
     def test_loudness_and_peak(self, built: Built) -> None:
         """Decoded, the track measures -16 LUFS (within 0.15 LU), true peak at most -1 dBTP, no clipping."""
         assert lufs(built.decoded) == pytest.approx(-16.0, abs=0.15)
         assert true_peak(built.decoded) <= -1.0
         assert np.abs(built.decoded.samples).max() < 1.0
-        assert built.manifest["audio"]["loudness_lufs"] == pytest.approx(lufs(built.decoded), abs=0.01)
-        assert (
-            built.manifest["audio"]["measured"] == "predicted"
-        )  # from the mastered PCM, not a decode (issue 8)
+        assert built.manifest.audio.loudness_lufs == pytest.approx(lufs(built.decoded), abs=0.01)
+        assert built.manifest.audio.measured == "predicted"  # from the mastered PCM, not a decode (issue 8)
 
     def test_sound_in_every_speech_event(self, built: Built) -> None:
         """Every speech event has audible sound in it."""
         quiet = [
-            e["text"]
-            for e in built.manifest["events"]
-            if e["kind"] == "speech" and rms_db(built.decoded.between(e["start_ms"], e["end_ms"])) < -40
+            e.text
+            for e in built.manifest.events
+            if e.kind == "speech" and rms_db(built.decoded.between(e.start_ms, e.end_ms)) < -40
         ]
         assert quiet == []
 
     def test_silence_in_holds(self, built: Built) -> None:
         """Holds are silent (below -50 dBFS) apart from their countdown words."""
-        holds = [s for s in built.manifest["spans"] if s["kind"] == "hold"]
+        holds = [s for s in built.manifest.spans if s.kind == "hold"]
         assert holds
         for h in holds:
             inside = [
                 e
-                for e in built.manifest["events"]
-                if h["start_ms"] <= e["start_ms"] < h["end_ms"] and e["role"] != "countdown"
+                for e in built.manifest.events
+                if h.start_ms <= e.start_ms < h.end_ms and e.role != "countdown"
             ]
             for e in inside:
-                assert e["kind"] == "silence"
-                assert rms_db(built.decoded.between(e["start_ms"], e["end_ms"])) < -50, e
+                assert e.kind == "silence"
+                assert rms_db(built.decoded.between(e.start_ms, e.end_ms)) < -50, e
 
     def test_countdown_before_the_end_of_long_holds(self, built: Built) -> None:
         """Every hold of 5 s or more has three, two, one heard on its last three seconds."""
-        long_holds = [
-            s for s in built.manifest["spans"] if s["kind"] == "hold" and s["end_ms"] - s["start_ms"] >= 5000
-        ]
+        long_holds = [s for s in built.manifest.spans if s.kind == "hold" and s.end_ms - s.start_ms >= 5000]
         assert long_holds
         for h in long_holds:
-            before = built.decoded.between(h["start_ms"], h["end_ms"] - 3000)
+            before = built.decoded.between(h.start_ms, h.end_ms - 3000)
             assert rms_db(before) < -50
             for seconds_left in (3, 2, 1):
-                at = h["end_ms"] - seconds_left * 1000
+                at = h.end_ms - seconds_left * 1000
                 assert rms_db(built.decoded.between(at, at + 300)) > -40, (h, seconds_left)
             words = [
-                e["text"]
-                for e in built.manifest["events"]
-                if e["role"] == "countdown" and h["start_ms"] <= e["start_ms"] < h["end_ms"]
+                e.text
+                for e in built.manifest.events
+                if e.role == "countdown" and h.start_ms <= e.start_ms < h.end_ms
             ]
             assert words == ["Three.", "Two.", "One."]
 
@@ -196,9 +191,9 @@ class TestTrack:
         tags = ID3(built.result.mp3)
         chaps = tags.getall("CHAP")  # mutagen keeps the order frames have in the file
         assert [(c.start_time, c.end_time, c.sub_frames["TIT2"].text[0]) for c in chaps] == [
-            (c["start_ms"], c["end_ms"], c["title"]) for c in built.manifest["chapters"]
+            (c.start_ms, c.end_ms, c.title) for c in built.manifest.chapters
         ]
-        assert chaps[0].start_time == 0 and chaps[-1].end_time == built.manifest["duration_ms"]
+        assert chaps[0].start_time == 0 and chaps[-1].end_time == built.manifest.duration_ms
         for a, b in itertools.pairwise(chaps):
             assert a.end_time == b.start_time
         toc = tags.getall("CTOC")[0]
@@ -213,80 +208,81 @@ class TestTrack:
         tags = ID3(built.result.mp3)
         m = built.manifest
         assert tags.version[:2] == (2, 4)
-        assert tags["TIT2"].text[0] == m["title"]
+        assert tags["TIT2"].text[0] == m.title
         assert tags["TPE1"].text[0] == "stretchcast"
         assert tags["TALB"].text[0] == "SI joint stretches"
         assert str(tags["TDRC"].text[0]) == "2026"
         assert tags["TCON"].text[0] == "Fitness"
-        assert tags["TLEN"].text[0] == str(m["duration_ms"])
+        assert tags["TLEN"].text[0] == str(m.duration_ms)
         comment = tags.getall("COMM")[0].text[0]
-        for chapter in m["chapters"]:
-            if chapter["exercise"]:
-                assert chapter["title"].split(" (round")[0] in comment
+        for chapter in m.chapters:
+            if chapter.exercise:
+                assert chapter.title.split(" (round")[0] in comment
         track = tags["TRCK"].text[0]
-        assert track == ("2/3" if m["slug"] == "standard" else "4")
+        assert track == ("2/3" if m.slug == "standard" else "4")
 
     def test_cover(self, built: Built) -> None:
         """The embedded cover is the PNG beside the track, square, at least 600 x 600."""
         tags = ID3(built.result.mp3)
         pic = tags.getall("APIC")[0]
         assert pic.mime == "image/png" and pic.type == 3
-        png = built.out / built.manifest["cover"]["file"]
+        png = built.out / built.manifest.cover.file
         assert pic.data == png.read_bytes()
         with Image.open(png) as image:
             assert image.format == "PNG"
-            assert image.size == (built.manifest["cover"]["width"], built.manifest["cover"]["height"])
+            assert image.size == (built.manifest.cover.width, built.manifest.cover.height)
             assert image.size[0] == image.size[1] >= 600
 
     def test_captions_match_manifest(self, built: Built) -> None:
         """The WebVTT file parses and has one cue per spoken cue (and chime) at its manifest time."""
-        cues = parse_vtt((built.out / built.manifest["captions"]).read_text(encoding="utf-8"))
+        cues = parse_vtt((built.out / built.manifest.captions).read_text(encoding="utf-8"))
         expected = [
-            (e["start_ms"], e["end_ms"], e["text"] if e["kind"] == "speech" else cues_chime(e["text"]))
-            for e in built.manifest["events"]
-            if e["kind"] in ("speech", "tone")
+            (e.start_ms, e.end_ms, e.text if e.kind == "speech" else cues_chime(e.text))
+            for e in built.manifest.events
+            if e.kind in ("speech", "tone")
         ]
         assert cues == expected
         assert [c for c in cues if c[2] == "Three."]
 
     def test_playlist_lists_every_split_track(self, built: Built) -> None:
         """The M3U8 lists each split track in order, by relative path, with its decoded length and title."""
-        playlist = built.out / built.manifest["playlist"]
+        assert built.manifest.playlist is not None
+        playlist = built.out / built.manifest.playlist
         entries = parse_m3u8(playlist.read_text(encoding="utf-8"))
-        split = built.manifest["split"]
-        assert [path for _, _, path in entries] == [e["file"] for e in split]
+        split = built.manifest.split
+        assert [path for _, _, path in entries] == [e.file for e in split]
         for (seconds, title, path), entry in zip(entries, split, strict=True):
             assert not Path(path).is_absolute()
             d = built.decode(path)
             assert abs(seconds - d.duration_ms / 1000) <= 0.5
-            assert abs(entry["duration_ms"] - d.duration_ms) < 1
-            assert title == entry["title"] == ID3(playlist.parent / path)["TIT2"].text[0]
+            assert abs(entry.duration_ms - d.duration_ms) < 1
+            assert title == entry.title == ID3(playlist.parent / path)["TIT2"].text[0]
 
     def test_split_tracks(self, built: Built) -> None:
         """Split tracks are tracks 1..N of an album, add up to the whole, and keep level and peak."""
-        split = built.manifest["split"]
-        exercise_chapters = [c for c in built.manifest["chapters"] if c["exercise"]]
-        assert [e["title"] for e in split] == [c["title"] for c in exercise_chapters]
+        split = built.manifest.split
+        exercise_chapters = [c for c in built.manifest.chapters if c.exercise]
+        assert [e.title for e in split] == [c.title for c in exercise_chapters]
         total = 0
         for n, entry in enumerate(split, start=1):
-            path = built.out / entry["file"]
-            assert re.fullmatch(rf"{built.manifest['slug']}/\d\d-{entry['exercise']}\.mp3", entry["file"])
+            path = built.out / entry.file
+            assert re.fullmatch(rf"{built.manifest.slug}/\d\d-{entry.exercise}\.mp3", entry.file)
             tags = ID3(path)
             assert tags["TRCK"].text[0] == f"{n}/{len(split)}"
-            assert tags["TALB"].text[0] == built.manifest["title"]
-            d = built.decode(entry["file"])
+            assert tags["TALB"].text[0] == built.manifest.title
+            d = built.decode(entry.file)
             total += len(d.samples)
             assert true_peak(d) <= -1.0
             assert lufs(d) == pytest.approx(-16.0, abs=1.0)
-        assert total == built.manifest["audio"]["samples"]
-        first, last = ID3(built.out / split[0]["file"]), ID3(built.out / split[-1]["file"])
+        assert total == built.manifest.audio.samples
+        first, last = ID3(built.out / split[0].file), ID3(built.out / split[-1].file)
         assert first.getall("CHAP")[0].sub_frames["TIT2"].text[0] == "Welcome"
         assert last.getall("CHAP")[-1].sub_frames["TIT2"].text[0] == "Finish"
 
 
-def cues_chime(name: str) -> str:
+def cues_chime(name: str | None) -> str:
     """The caption a chime gets."""
-    return {"start": "[chime]", "end": "[closing chime]"}[name]
+    return {"start": "[chime]", "end": "[closing chime]"}[name or ""]
 
 
 class TestPresets:

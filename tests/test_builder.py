@@ -25,6 +25,7 @@ from stretchcast.notebook.model import (
     default_voice,
 )
 from stretchcast.pipeline import plan
+from stretchcast.progress import Stage
 from stretchcast.voices import Choice, choose_voice
 from stretchcast.voices.cache import CACHE_ENV
 
@@ -277,13 +278,13 @@ class TestRender:
         self, collection: Collection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """The manifest has the plan's chapters, holds, rests and cues, and progress reaches the end."""
-        # an empty cue cache, so that every cue is spoken and reported (cached cues report nothing)
+        # an empty cue cache, so that every cue is spoken and reported one by one
         monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cue-cache"))
         model = RoutineModel(collection, voice="fake", preset="gentle")
         for ex_id in ("knee-to-chest", "knee-sways", "knee-stirs"):
             model.exercises[ex_id].include = False
-        progress: list[tuple[int, int]] = []
-        result = model.render(tmp_path, on_progress=lambda done, total: progress.append((done, total)))
+        progress: list[tuple[Stage, int, int]] = []
+        result = model.render(tmp_path, on_progress=lambda *report: progress.append(report))
         manifest = json.loads(result.manifest.read_text())
         assert model.timeline is not None
         planned = model.timeline
@@ -298,9 +299,12 @@ class TestRender:
         ]
         assert manifest["voice"]["engine"] == "fake" and manifest["voice"]["reason"] == "asked for fake"
         # every planned cue is spoken; the build may speak one more while it settles the welcome's
-        # "about N minutes" with real lengths, and the total grows to match
-        assert progress[-1][0] == progress[-1][1] >= len(planned.texts())
-        assert [done for done, _ in progress] == list(range(1, len(progress) + 1))
+        # "about N minutes" with real lengths, in a short pass of its own
+        speak = [(done, total) for stage, done, total in progress if stage == "speak"]
+        assert speak[0] == (0, len(planned.texts()))
+        assert speak[-1][0] == speak[-1][1] >= len(planned.texts())
+        assert [done for done, _ in speak] == sorted(done for done, _ in speak)
+        assert progress[-2:] == [("write", 0, 1), ("write", 1, 1)]
         assert result.mp3 == tmp_path / "si-joint-routine-gentle-adjusted.mp3"  # exercises were unticked
 
     def test_voice_unavailable(self, collection: Collection, tmp_path: Path) -> None:

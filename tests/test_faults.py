@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import json
 import os
 import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,6 +36,9 @@ from stretchcast.voices.base import Speech
 from stretchcast.voices.cache import CACHE_ENV
 
 from .conftest import decode, write
+
+# How long a test waits for something that should happen at once, before it fails instead of hanging.
+STUCK_S = 60.0
 
 COBRA = "title: Cobra only\nexercises:\n  - id: tall-cobra\n"
 SWAYS = "title: Sways only\nexercises:\n  - id: knee-sways\n    reps: 4\n    hold: 2\n"
@@ -203,24 +206,29 @@ class TestVoiceFaults:
     def test_voice_hangs(self, tmp_path: Path, collection: Collection, cache_dir: Path) -> None:
         """A voice that never returns fails the build after its timeout, with a message; nothing is written."""
         release = threading.Event()
+        stuck: list[threading.Thread] = []
 
         class Hanging(FakeVoice):
             timeout_s = 0.5
 
             def synthesize(self, text: str) -> Speech:
                 if self.calls.total() >= 3:
-                    release.wait(60)
+                    stuck.append(threading.current_thread())
+                    release.wait(STUCK_S)
                 return super().synthesize(text)
 
         routine = load_routine(collection, write(tmp_path, "cobra.yaml", COBRA))
         out = tmp_path / "out"
-        began = time.monotonic()
         try:
             with pytest.raises(VoiceError, match=r"did not answer within 0\.5 s") as err:
                 build(routine, voice=Hanging(), options=BuildOptions(out_dir=out))
+            # the build gave up while the engine was still stuck in its call: released only below
+            gave_up_while_stuck = len(stuck) == 1 and stuck[0].is_alive()
         finally:
             release.set()  # let the abandoned thread finish
-        assert err.value.exit_code == 3 and time.monotonic() - began < 30
+        for thread in stuck:
+            thread.join(STUCK_S)
+        assert err.value.exit_code == 3 and gave_up_while_stuck
         assert not out.exists()
         assert_clean(cache_dir)
 
@@ -405,12 +413,19 @@ class TestInterrupts:
             text=True,
             env=env,
         )
-        assert proc.stdout is not None
-        first = proc.stdout.readline()  # "Voice: ..." is printed just before synthesis starts
-        time.sleep(1.0)
+        assert proc.stdout is not None and proc.stderr is not None
+        first = proc.stdout.readline()  # "Voice: ..." is printed once the voice is chosen
+        # "Speaking N new cues..." is printed as the first cue goes to Piper (which loads its model
+        # then): interrupt once it is there, mid-synthesis
+        said = [proc.stderr.readline()]
+        while said[-1] and not said[-1].startswith("Speaking "):
+            said.append(proc.stderr.readline())
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=120)
-        assert first.startswith("Voice: ") and proc.returncode == 130, err
+        _, rest = proc.communicate(timeout=120)
+        err = "".join(said) + rest
+        assert first.startswith("Voice: ") and said[-1].startswith("Speaking ") and proc.returncode == 130, (
+            err
+        )
         assert "interrupted; no partial files were left behind" in err and "Traceback" not in err
         assert snapshot(out) == before
         assert_clean(out, tmp_path / "cache")
@@ -455,7 +470,9 @@ class TestConcurrentBuilds:
         assert split == sorted(Path(e["file"]).name for e in manifest["split"])
         assert_clean(out, tmp_path / "cache")
 
-    def test_second_build_waits_for_the_first(self, tmp_path: Path, collection: Collection) -> None:
+    def test_second_build_waits_for_the_first(
+        self, tmp_path: Path, collection: Collection, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         """While one build puts its files in place, another's files wait, staged, until it is done."""
         out = tmp_path / "audio"
         out.mkdir()
@@ -468,15 +485,27 @@ class TestConcurrentBuilds:
             except BaseException as err:  # reported by the assertion below
                 failures.append(err)
 
+        # Whoever finds the folder's lock held says so, then waits for it as the build would.
+        blocked = threading.Event()
+        real_flock = fcntl.flock
+
+        def flock(fd: int, operation: int) -> None:
+            if operation == fcntl.LOCK_EX:
+                try:
+                    real_flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return
+                except BlockingIOError:
+                    blocked.set()
+            real_flock(fd, operation)
+
+        monkeypatch.setattr(fcntl, "flock", flock)
         with export.exclusive(out):  # the first build, mid-commit
             thread = threading.Thread(target=second)
             thread.start()
-            deadline = time.monotonic() + 120
-            while not any(p.name.endswith(".part") for p in out.iterdir()) and time.monotonic() < deadline:
-                time.sleep(0.05)
+            # the second build has staged its files and found the lock held: it cannot commit now
+            assert blocked.wait(STUCK_S), failures
             staged = sorted(p.name for p in out.iterdir())
-            time.sleep(0.5)
-            assert [p for p in staged if not p.endswith(".part")] == []
+            assert staged and [p for p in staged if not p.endswith(".part")] == []
             assert not (out / "same.mp3").exists()
         thread.join(timeout=120)
         assert failures == [] and (out / "same.mp3").is_file()

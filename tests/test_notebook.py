@@ -25,6 +25,8 @@ from stretchcast.pipeline import BuildOptions
 from stretchcast.voices import Choice
 from stretchcast.words import clock
 
+from ._library import manifest as library_manifest
+
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 
@@ -366,20 +368,15 @@ class TestExport:
         assert "cobra.mp3" in html and clock(cobra.duration_ms) in html and "Did you mean" in html
 
     def test_output_files(self, tmp_path: Path) -> None:
-        """Captions, playlist and split tracks named in a manifest are listed if they exist in its folder."""
+        """Captions, cover, playlist and split tracks named in a manifest are listed if they exist in its
+        folder (here no cover and one split track are missing, and one lies outside)."""
         for name in ("r.mp3", "r.vtt", "r.m3u8", "r-01.mp3"):
             (tmp_path / name).write_text("x")
         manifest = tmp_path / "r.json"
-        manifest.write_text(
-            json.dumps(
-                {
-                    "audio": {"file": "r.mp3"},
-                    "captions": "r.vtt",
-                    "playlist": {"file": "r.m3u8"},
-                    "split": [{"file": "r-01.mp3"}, "r-02.mp3", "../outside.mp3"],
-                }
-            )
+        data = library_manifest(
+            "r", "R", 1000, playlist="r.m3u8", split=("r-01.mp3", "r-02.mp3", "../outside.mp3")
         )
+        manifest.write_text(json.dumps(data))
         (tmp_path.parent / "outside.mp3").write_text("x")
         assert [(label, p.name) for label, p in output_files(manifest)] == [
             ("MP3", "r.mp3"),

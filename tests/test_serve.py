@@ -561,7 +561,7 @@ class TestCatalog:
         assert {"evening", "tagged"} <= stems and "broken" not in stems  # the rest still listed
         assert second == first  # and the second scan, which reports nothing, lists the same
         assert [r.getMessage() for r in caplog.records if "broken.json" in r.getMessage()] == [
-            f"skipping {lib.root.resolve() / 'broken.json'}: not a readable manifest "
+            f"skipping {lib.root.resolve() / 'broken.json'}: not a manifest: the file is not JSON "
             "(Expecting property name enclosed in double quotes: line 1 column 3 (char 2))"
         ]
 
@@ -569,27 +569,28 @@ class TestCatalog:
         """Captions or playlist names that leave the folder are ignored."""
         lib = make_library(tmp_path)
         data = json.loads((lib.root / "evening.json").read_text())
-        data.update(
-            captions="../private/secret.txt", playlist="/etc/passwd", audio={"file": "../private/outside.mp3"}
-        )
+        data.update(captions="../private/secret.txt", playlist="/etc/passwd")
+        data["audio"]["file"] = "../private/outside.mp3"
         (lib.root / "evening.json").write_text(json.dumps(data))
         evening = next(r for r in scan(lib.root) if r.stem == "evening")
         assert (evening.audio, evening.captions, evening.playlist) == ("evening.mp3", None, None)
 
-    def test_malformed_fields(self, tmp_path: Path) -> None:
-        """Wrong types in a manifest fall back to what the MP3 says; bad chapters are dropped."""
+    def test_malformed_fields(self, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+        """A manifest with a wrong type anywhere is skipped with a warning naming the key; its MP3 is
+        shown from what the MP3 says."""
         lib = make_library(tmp_path)
         data = json.loads((lib.root / "evening.json").read_text())
-        data.update(
-            title=42,
-            duration_ms=True,
-            chapters=[{"title": "ok", "start_ms": 0, "end_ms": 5}, {"title": 1}, "x"],
-        )
+        data.update(title=42, chapters=[{"title": "ok", "start_ms": 0, "end_ms": 5, "exercise": None}])
         (lib.root / "evening.json").write_text(json.dumps(data))
-        evening = next(r for r in scan(lib.root) if r.stem == "evening")
+        with caplog.at_level(logging.WARNING, logger="stretchcast.serve.library"):
+            evening = next(r for r in scan(lib.root) if r.stem == "evening")
         assert evening.title == "evening"
         assert abs(evening.duration_ms - 3000) < 60
-        assert [c.title for c in evening.chapters] == ["ok"]
+        assert evening.chapters == ()
+        assert [r.getMessage() for r in caplog.records if "evening.json" in r.getMessage()] == [
+            f"skipping {lib.root.resolve() / 'evening.json'}: not a valid manifest: "
+            "title should be a string, not 42"
+        ]
 
     def test_missing_folder_contents(self, tmp_path: Path) -> None:
         """An empty folder has no routines, and the page says how to make one."""

@@ -162,14 +162,14 @@ class TestRetries:
 
     def test_timeout_is_retried(self) -> None:
         """An answer slower than the timeout is abandoned and asked for again."""
-        with FakeGoogle(["slow", "ok"], slow_s=1.0) as google:
+        with FakeGoogle(["slow", "ok"]) as google:
             gtts, _ = voice(google, timeout=0.2)
             speech = gtts.synthesize("Rest.")
         assert google.behaviours == ["slow", "ok"] and speech.duration_ms > 0
 
     def test_timeouts_give_up(self) -> None:
         """A server that never answers in time ends in a VoiceError naming the timeout."""
-        with FakeGoogle(then="slow", slow_s=1.0) as google:
+        with FakeGoogle(then="slow") as google:
             gtts, _ = voice(google, timeout=0.2, retries=1)
             with pytest.raises(VoiceError, match=r"within 0.2 s after 2 tries"):
                 gtts.synthesize("Rest.")
@@ -236,7 +236,7 @@ class TestProbe:
 
     def test_probe_times_out(self) -> None:
         """A probe that gets no answer within its timeout fails, naming the timeout."""
-        with FakeGoogle(then="slow", slow_s=1.0) as google, pytest.raises(VoiceError, match=r"within 0\.2 s"):
+        with FakeGoogle(then="slow") as google, pytest.raises(VoiceError, match=r"within 0\.2 s"):
             GttsVoice(base_url=google.url, probe_timeout=0.2).probe()
 
 

@@ -16,6 +16,8 @@ from stretchcast.content import PACE_FACTOR_RANGE, Guidance, Routine, slugify
 from stretchcast.errors import UsageError
 from stretchcast.output import track as tracks
 from stretchcast.output.files import check_writable
+from stretchcast.output.manifest import VoiceInfo
+from stretchcast.progress import ProgressCallback, no_progress
 from stretchcast.sound import mp3
 from stretchcast.sound.cues import speak_cues
 from stretchcast.timeline import Timeline, compile_timeline
@@ -26,7 +28,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SAMPLE_RATE = 22050
 DEFAULT_BITRATE = 64
-MANIFEST_FORMAT = tracks.MANIFEST_FORMAT
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def build(
     voice: Voice | Choice | str | None = None,
     offline: bool = False,
     options: BuildOptions | None = None,
-    progress: bool = False,
+    on_progress: ProgressCallback = no_progress,
     voice_settings: VoiceSettings | None = None,
     cache: CueCache | bool = True,
 ) -> BuildResult:
@@ -119,7 +120,8 @@ def build(
     ``voice`` is an engine, a choice already made, an engine name, or None for the routine's voice
     (else "auto"); ``offline`` keeps "auto" from trying voices that need the network.
     ``cache`` is a cue cache, True for the user's (``$STRETCHCAST_CACHE`` or the user cache
-    folder), or False for none.
+    folder), or False for none. ``on_progress(stage, done, total)`` hears how far the build has got
+    (cues ready, then writing; see :mod:`stretchcast.progress`).
     Nothing is written unless every step succeeds; a previous track stays until the new one is whole.
     """
     began = time.perf_counter()
@@ -142,11 +144,12 @@ def build(
 
     estimated = compile_timeline(routine)
     cues, choice = speak_cues(
-        choice, estimated.texts(), options.sample_rate, cache=cue_cache, progress=progress
+        choice, estimated.texts(), options.sample_rate, cache=cue_cache, on_progress=on_progress
     )
     timeline = compile_timeline(routine, cues.length_ms)
 
     described = choice.voice.describe()
+    on_progress("write", 0, 1)
     written = tracks.write(
         routine,
         timeline,
@@ -157,8 +160,9 @@ def build(
         bitrate=options.bitrate,
         split=options.split,
         year=options.year,
-        voice={"engine": choice.voice.name, "description": described, "reason": choice.reason},
+        voice=VoiceInfo(choice.voice.name, described, choice.reason),
     )
+    on_progress("write", 1, 1)
     measured = written.whole.measured
     mastered = written.mastered
     return BuildResult(

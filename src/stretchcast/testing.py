@@ -7,7 +7,6 @@ import hashlib
 import io
 import json
 import threading
-import time
 import urllib.parse
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -106,12 +105,13 @@ class FakeGoogle:
         script: Iterable[Behaviour] = (),
         *,
         then: Behaviour = "ok",
-        slow_s: float = 1.0,
+        slow_s: float = 60.0,
         retry_after: int | None = None,
     ) -> None:
         self._script = list(script)
         self._then = then
-        self.slow_s = slow_s
+        self.slow_s = slow_s  # the longest a "slow" answer is held, should the test never end
+        self._release = threading.Event()  # set when the test leaves the block: "slow" answers go
         self.retry_after = retry_after
         self._lock = threading.Lock()
         self.texts: list[str] = []
@@ -131,6 +131,7 @@ class FakeGoogle:
         return self
 
     def __exit__(self, *_exc: object) -> None:
+        self._release.set()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
@@ -158,7 +159,9 @@ class FakeGoogle:
                     self.close_connection = True
                     return
                 if behaviour == "slow":
-                    time.sleep(fake.slow_s)
+                    # held until the test is done with the fake: later than any client timeout,
+                    # whatever the machine's load, and with no test waiting out a fixed delay
+                    fake._release.wait(fake.slow_s)
                 if behaviour in ("429", "500", "503"):
                     self._send(int(behaviour), b"busy")
                     return

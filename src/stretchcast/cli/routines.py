@@ -12,6 +12,7 @@ from typing import Any
 
 from stretchcast import words
 from stretchcast.cli import voices as voice_commands
+from stretchcast.cli.progress import TerminalProgress
 from stretchcast.content import (
     DOSE_FIELDS,
     PACE_FACTOR_RANGE,
@@ -31,6 +32,7 @@ from stretchcast.pipeline import (
     plan,
     with_guidance,
 )
+from stretchcast.progress import no_progress
 from stretchcast.timeline import Timeline
 from stretchcast.voices import choose_voice
 
@@ -302,13 +304,18 @@ def _build(args: argparse.Namespace, routine: Routine) -> int:
     )
     if not args.quiet:
         print(f"Voice: {choice.voice.describe()} ({choice.reason})", flush=True)
-    result = build(
-        routine,
-        voice=choice,
-        options=options,
-        progress=not args.quiet,
-        cache=voice_commands.cache_from(args),
-    )
+    progress = TerminalProgress() if not args.quiet else None
+    try:
+        result = build(
+            routine,
+            voice=choice,
+            options=options,
+            on_progress=progress or no_progress,
+            cache=voice_commands.cache_from(args),
+        )
+    finally:
+        if progress is not None:
+            progress.close()  # a failed build leaves no bar behind its message
     if args.quiet:
         print(result.mp3.resolve())
         return 0

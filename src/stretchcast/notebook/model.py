@@ -19,7 +19,6 @@ import functools
 import gc
 import os
 import re
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -45,9 +44,9 @@ from stretchcast.content import (
 from stretchcast.errors import ContentError, UsageError, Where
 from stretchcast.notebook.plots import PlotData, plot_data
 from stretchcast.pipeline import BuildOptions, BuildResult, build, plan
+from stretchcast.progress import ProgressCallback, no_progress
 from stretchcast.timeline import Timeline
-from stretchcast.voices import Choice, Voice, choose_voice
-from stretchcast.voices.base import Speech
+from stretchcast.voices import Choice, choose_voice
 
 #: Environment variables the notebooks honour. Tests set them so that notebooks run offline with the
 #: fake voice and write into a temporary folder; people normally leave them unset.
@@ -59,7 +58,6 @@ ROUTINES_DIR_ENV = "STRETCHCAST_ROUTINES_DIR"
 ADJUSTABLE = ("reps", "hold", "rest", "sets")
 ROUNDS_RANGE = (1, 10)  # what a routine file's 'rounds' accepts
 VoiceChooser = Callable[..., Choice]
-Progress = Callable[[int, int], None]
 
 
 def _checkout() -> Path | None:
@@ -391,24 +389,28 @@ class RoutineModel(HasTraits):
     # -- effects -------------------------------------------------------------------------------
 
     def render(
-        self, out_dir: Path | None = None, *, on_progress: Progress | None = None, offline: bool = False
+        self,
+        out_dir: Path | None = None,
+        *,
+        on_progress: ProgressCallback = no_progress,
+        offline: bool = False,
     ) -> BuildResult:
         """Speak, master and write the routine into ``out_dir`` (``default_audio_dir()`` if None).
 
-        ``on_progress(done, total)`` is called as each cue is spoken. Errors are StretchcastErrors
-        with a plain message (a voice that cannot speak, a folder that cannot be written).
+        ``on_progress(stage, done, total)`` hears how far the build has got (see
+        :mod:`stretchcast.progress`). Errors are StretchcastErrors with a plain message (a voice
+        that cannot speak, a folder that cannot be written).
         """
         routine = self.checked_routine()
         out_dir = out_dir or default_audio_dir()
+        # The choice goes to the build as it was made, as on the command line: its voice keeps its
+        # threads and timeout, and a voice "auto" picked still falls back if it fails mid-build.
         choice = self._choose(self.voice, offline=offline)
-        voice: Voice = choice.voice
-        if on_progress is not None:
-            total = len(self.timeline.texts()) if self.timeline else 0
-            voice = _ReportingVoice(choice.voice, total, on_progress)
         return build(
             routine,
-            voice=Choice(voice, choice.reason),
+            voice=choice,
             options=BuildOptions(out_dir=out_dir, name=routine.slug),
+            on_progress=on_progress,
         )
 
     def save(self, folder: Path | None = None, *, replace: bool = False) -> Path:
@@ -420,40 +422,6 @@ class RoutineModel(HasTraits):
         routine = self.checked_routine()
         folder = folder or default_routines_dir()
         return save_routine(routine, folder / f"{routine.slug}.yaml", overwrite=replace)
-
-
-class _ReportingVoice:
-    """A voice that passes everything to another one and reports each cue it speaks.
-
-    Its name, identity and description are the wrapped voice's, so a cue cache keyed on them and the
-    manifest see no difference.
-    """
-
-    def __init__(self, voice: Voice, total: int, on_progress: Progress) -> None:
-        self._voice = voice
-        self._total = total
-        self._done = 0
-        self._on_progress = on_progress
-        self._lock = threading.Lock()  # an engine may speak cues in parallel threads
-        self.name = voice.name
-
-    def identity(self) -> Mapping[str, str | int | float | bool]:
-        """The wrapped voice's identity."""
-        return self._voice.identity()
-
-    def describe(self) -> str:
-        """The wrapped voice's description."""
-        return self._voice.describe()
-
-    def synthesize(self, text: str) -> Speech:
-        """Speak with the wrapped voice, then report."""
-        speech = self._voice.synthesize(text)
-        with self._lock:
-            self._done += 1
-            # Settling the welcome's "about N minutes" with real lengths may speak a cue more.
-            self._total = max(self._total, self._done)
-            self._on_progress(self._done, self._total)
-        return speech
 
 
 __all__ = [

@@ -14,7 +14,6 @@ plain words (a traceback too, for the unexpected ones): JupyterLab would otherwi
 from __future__ import annotations
 
 import contextlib
-import json
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -39,7 +38,9 @@ from stretchcast.notebook.model import (
     voice_override,
 )
 from stretchcast.notebook.plots import PlotData, figure_png, plot_timeline
+from stretchcast.output.manifest import Manifest
 from stretchcast.pipeline import BuildOptions, BuildResult, build
+from stretchcast.progress import Stage
 from stretchcast.voices import ENGINES, Choice, choose_voice
 
 _SLIDER_LABELS = {"reps": "Reps", "hold": "Hold (s)", "rest": "Rest (s)", "sets": "Sets"}
@@ -415,7 +416,7 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
         done = False
         try:
             with self._reporting("rendering"):
-                result = self.model.render(self.out_dir, on_progress=self._progress)
+                result = self.model.render(self.out_dir, on_progress=WidgetProgress(c.progress, c.status))
                 self._show(result)
                 done = True
         finally:
@@ -423,16 +424,6 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
             if not done:
                 c.progress.bar_style = "danger"
                 c.status.value = "Not rendered: see the message below."
-
-    def _progress(self, done: int, total: int) -> None:
-        c = self.controls
-        c.progress.max = max(total, 1)
-        c.progress.value = done
-        c.status.value = (
-            f"Speaking cue {done} of {total}\u2026"
-            if done < total
-            else "Mixing, levelling and encoding\u2026"
-        )
 
     def _show(self, result: BuildResult) -> None:
         c = self.controls
@@ -465,45 +456,52 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
             self._tell(f"Saved {path}\n  Build it any time with: stretchcast build {path}")
 
 
+class WidgetProgress:
+    """A :class:`~stretchcast.progress.ProgressCallback` for the builder: moves a progress bar and
+    says in a status line what the build is doing (the cues ready of all, then the mixing).
+    """
+
+    def __init__(self, bar: widgets.IntProgress, status: widgets.HTML) -> None:
+        self.bar = bar
+        self.status = status
+
+    def __call__(self, stage: Stage, done: int, total: int) -> None:
+        """Show ``done`` of ``total`` for ``stage``."""
+        if stage == "speak":
+            self.bar.max = max(total, 1)
+            self.bar.value = done
+            self.status.value = (
+                f"Speaking the cues: {done} of {total} ready\u2026"
+                if done < total
+                else "Mixing, levelling and encoding\u2026"
+            )
+        else:
+            self.bar.value = self.bar.max
+            self.status.value = "Mixing, levelling and encoding\u2026" if done < total else "Written."
+
+
 def _row(*, align: str = "flex-start") -> widgets.Layout:
     return widgets.Layout(flex_flow="row wrap", align_items=align)
 
 
 # -- the files of a track --------------------------------------------------------------------------
 
-_EXTRA_FILES = (
-    ("captions", "Captions (WebVTT)"),
-    ("cover", "Cover (PNG)"),
-    ("playlist", "Playlist (M3U8)"),
-    ("split", "Track"),
-)
-
-
-def _names(value: object) -> Iterator[str]:
-    """File names in a manifest entry: a name, {"file": name}, or a list of either."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, Mapping):
-        name = value.get("file")
-        if isinstance(name, str):
-            yield name
-    elif isinstance(value, list):
-        for item in value:
-            yield from _names(item)
-
 
 def output_files(manifest_path: Path) -> list[tuple[str, Path]]:
     """Every file a build wrote, read from its manifest: the MP3 and the manifest, and the captions,
-    the playlist and the split tracks when the build made them. Only files that exist inside the
-    manifest's folder are listed.
+    the cover, the playlist and the split tracks when the build made them. Only files that exist
+    inside the manifest's folder are listed.
     """
-    data = json.loads(manifest_path.read_text(encoding="utf-8"))
+    m = Manifest.load(manifest_path)
     folder = manifest_path.parent.resolve()
-    found: list[tuple[str, Path]] = [("MP3", folder / data["audio"]["file"]), ("Manifest", manifest_path)]
-    for key, label in _EXTRA_FILES:
-        found += [(label, folder / name) for name in _names(data.get(key))]
+    found: list[tuple[str, str | Path]] = [("MP3", m.audio.file), ("Manifest", manifest_path)]
+    found += [("Captions (WebVTT)", m.captions), ("Cover (PNG)", m.cover.file)]
+    if m.playlist is not None:
+        found.append(("Playlist (M3U8)", m.playlist))
+    found += [("Track", s.file) for s in m.split]
+    paths = [(label, folder / name) for label, name in found]
     return [
-        (label, path) for label, path in found if path.resolve().is_relative_to(folder) and path.is_file()
+        (label, path) for label, path in paths if path.resolve().is_relative_to(folder) and path.is_file()
     ]
 
 
@@ -647,6 +645,7 @@ __all__ = [
     "RoutineBuilder",
     "RoutineModel",
     "RoutineSource",
+    "WidgetProgress",
     "default_audio_dir",
     "default_routines_dir",
     "default_voice",

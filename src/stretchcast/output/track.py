@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,18 @@ from stretchcast import words
 from stretchcast.content import Routine
 from stretchcast.output import captions
 from stretchcast.output.cover import Cover, Segment, render_cover
-from stretchcast.output.files import OutputSet, exclusive, interrupts_deferred, json_text, remove_stale
+from stretchcast.output.files import OutputSet, exclusive, interrupts_deferred, remove_stale
+from stretchcast.output.manifest import (
+    AudioInfo,
+    CoverInfo,
+    ExerciseInfo,
+    GuidanceInfo,
+    Manifest,
+    RoutineInfo,
+    SplitInfo,
+    TagsInfo,
+    VoiceInfo,
+)
 from stretchcast.output.playlist import m3u8
 from stretchcast.output.tags import Tags, id3_bytes
 from stretchcast.sound import encode, layout, master, mp3
@@ -33,7 +43,6 @@ from stretchcast.version import __version__
 
 log = logging.getLogger(__name__)
 
-MANIFEST_FORMAT = 1
 _SPLIT_NAME = re.compile(r"\d{2,3}-[a-z0-9]+(?:-[a-z0-9]+)*\.mp3")
 
 
@@ -128,7 +137,7 @@ def write(
     bitrate: int,
     split: bool = False,
     year: int | None = None,
-    voice: Mapping[str, str],
+    voice: VoiceInfo,
 ) -> Written:
     """Master, encode and write every file of the build into ``out_dir``; returns what was written.
 
@@ -163,7 +172,7 @@ def write(
         comment=comment,
         length_ms=timeline.duration_ms,
     )
-    split_entries: list[dict[str, Any]] = []
+    split_entries: list[SplitInfo] = []
     split_paths: list[Path] = []
     width = max(2, len(str(len(parts))))
     with OutputSet() as files:
@@ -192,16 +201,16 @@ def write(
                 split_paths.append(path)
                 measured = master.section_measurement(mastered, start, end, bitrate)
                 split_entries.append(
-                    {
-                        "file": f"{slug}/{name}",
-                        "title": part.title,
-                        "track": n,
-                        "exercise": part.exercise,
-                        "start_ms": part.start_ms,
-                        "duration_ms": length_ms,
-                        "loudness_lufs": round(measured.loudness_lufs, 2),
-                        "true_peak_dbtp": round(measured.true_peak_dbtp, 2),
-                    }
+                    SplitInfo(
+                        file=f"{slug}/{name}",
+                        title=part.title,
+                        track=n,
+                        exercise=part.exercise,
+                        start_ms=part.start_ms,
+                        duration_ms=length_ms,
+                        loudness_lufs=round(measured.loudness_lufs, 2),
+                        true_peak_dbtp=round(measured.true_peak_dbtp, 2),
+                    )
                 )
             encode.encode(mastered, writers)
             stats = [writer.close() for _, _, writer in writers]
@@ -214,54 +223,52 @@ def write(
                 playlist_path,
                 m3u8(
                     routine.title,
-                    [(e["file"], e["title"], e["duration_ms"] / 1000) for e in split_entries],
+                    [(e.file, e.title, e.duration_ms / 1000) for e in split_entries],
                 ),
             )
-        manifest: dict[str, Any] = {
-            "format": MANIFEST_FORMAT,
-            "generator": f"stretchcast {__version__}",
-            "title": routine.title,
-            "slug": slug,
-            "collection": routine.collection.id,
-            "voice": dict(voice),
-            "duration_ms": timeline.duration_ms,
-            "audio": {
-                "file": mp3_path.name,
-                "sample_rate": sample_rate,
-                "bitrate_kbps": bitrate,
-                "samples": whole.stats.samples,
-                "bytes": whole_bytes,
-                "loudness_lufs": round(whole.measured.loudness_lufs, 2),
-                "true_peak_dbtp": round(whole.measured.true_peak_dbtp, 2),
-                "measured": "predicted",
-            },
-            "tags": {
-                "title": whole_tags.title,
-                "artist": whole_tags.artist,
-                "album": whole_tags.album,
-                "track": whole_tags.track,
-                "tracks": whole_tags.tracks,
-                "year": whole_tags.year,
-                "genre": whole_tags.genre,
-                "comment": whole_tags.comment,
-            },
-            "cover": {
-                "embedded": True,
-                "file": png_path.name,
-                "mime": cover.mime,
-                "width": cover.width,
-                "height": cover.height,
-                "bytes": len(cover.data),
-            },
-            "captions": vtt_path.name,
-            "playlist": playlist_path.name if split else None,
-            "split": split_entries,
-            "routine": routine_dict(routine),
-            "chapters": [asdict(c) for c in timeline.chapters],
-            "spans": [asdict(s) for s in timeline.spans],
-            "events": [asdict(e) for e in timeline.events],
-        }
-        files.add_text(manifest_path, json_text(manifest))
+        manifest = Manifest(
+            generator=f"stretchcast {__version__}",
+            title=routine.title,
+            slug=slug,
+            collection=routine.collection.id,
+            voice=voice,
+            duration_ms=timeline.duration_ms,
+            audio=AudioInfo(
+                file=mp3_path.name,
+                sample_rate=sample_rate,
+                bitrate_kbps=bitrate,
+                samples=whole.stats.samples,
+                bytes=whole_bytes,
+                loudness_lufs=round(whole.measured.loudness_lufs, 2),
+                true_peak_dbtp=round(whole.measured.true_peak_dbtp, 2),
+            ),
+            tags=TagsInfo(
+                title=whole_tags.title,
+                artist=whole_tags.artist,
+                album=whole_tags.album,
+                track=track,
+                tracks=whole_tags.tracks,
+                year=year,
+                genre=whole_tags.genre,
+                comment=comment,
+            ),
+            cover=CoverInfo(
+                embedded=True,
+                file=png_path.name,
+                mime=cover.mime,
+                width=cover.width,
+                height=cover.height,
+                bytes=len(cover.data),
+            ),
+            captions=vtt_path.name,
+            playlist=playlist_path.name if split else None,
+            split=tuple(split_entries),
+            routine=routine_info(routine),
+            chapters=timeline.chapters,
+            spans=timeline.spans,
+            events=timeline.events,
+        )
+        files.add_text(manifest_path, manifest.to_json())
         # One build at a time puts its files in place, and never only half of them.
         with exclusive(out_dir), interrupts_deferred():
             files.commit()
@@ -282,11 +289,20 @@ def write(
     )
 
 
+def routine_info(routine: Routine) -> RoutineInfo:
+    """The routine's settings as the manifest records them (what was built)."""
+    g = routine.guidance
+    return RoutineInfo(
+        title=routine.title,
+        rounds=routine.rounds,
+        guidance=GuidanceInfo(pace=g.pace, chimes=g.chimes, countdown=g.countdown),
+        exercises=tuple(
+            ExerciseInfo(i.exercise.id, i.dose.reps, i.dose.hold, i.dose.pace, i.dose.rest, i.dose.sets)
+            for i in routine.items
+        ),
+    )
+
+
 def routine_dict(routine: Routine) -> dict[str, Any]:
     """The routine's settings as plain data (what was built, for the manifest)."""
-    return {
-        "title": routine.title,
-        "rounds": routine.rounds,
-        "guidance": asdict(routine.guidance),
-        "exercises": [{"id": item.exercise.id, **asdict(item.dose)} for item in routine.items],
-    }
+    return asdict(routine_info(routine))

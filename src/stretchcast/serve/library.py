@@ -1,6 +1,7 @@
 """What a folder of rendered routines holds, as the page and the feed show it.
 
-One routine per manifest (``<slug>.json``), and one per MP3 that has none, read from its ID3 tags.
+One routine per manifest (``<slug>.json``, read as a :class:`~stretchcast.output.manifest.Manifest`),
+and one per MP3 that has none (or whose manifest does not read), from its ID3 tags.
 Captions (``.vtt``), playlists (``.m3u8``) and split tracks are shown when they are there; a cover
 comes from the MP3's APIC frame. Whatever cannot be read is logged and left out, never fatal.
 """
@@ -24,6 +25,7 @@ from mutagen import MutagenError
 from mutagen.mp3 import MP3
 
 from stretchcast import words
+from stretchcast.output.manifest import Manifest, ManifestError
 from stretchcast.output.programme_files import PROGRAMME_MANIFEST, current_week, read_start
 from stretchcast.serve.http import plain_name, resolve_file
 
@@ -150,38 +152,39 @@ def _file_named(root: Path, value: object, base: tuple[str, ...] = ()) -> str | 
 
 def _from_manifest(root: Path, name: str) -> ServedRoutine | None:
     path = resolve_file(root, (name,))
-    read = _current_json(path) if path is not None else None
+    read = _current_manifest(path) if path is not None else None
     if read is None:
         return None
     digest, manifest = read
-    audio_info = manifest.get("audio") if isinstance(manifest, dict) else None
-    if not isinstance(audio_info, dict):
-        log.debug("skipping %s: JSON without an 'audio' section, not a manifest", path)
-        return None
     stem = Path(name).stem
-    audio = _file_named(root, audio_info.get("file")) or _file_named(root, f"{stem}.mp3")
+    audio = _file_named(root, manifest.audio.file) or _file_named(root, f"{stem}.mp3")
     if audio is None or "/" in audio or not audio.lower().endswith(".mp3"):
         log.debug("skipping %s: its MP3 is not in the folder", path)
         return None
     from_tags = _from_tags(root, audio)
     if from_tags is None:
         return None
-    title = manifest.get("title")
-    duration = _count(manifest.get("duration_ms"))
     mp3_stem = Path(audio).stem
-    captions = _file_named(root, manifest.get("captions")) or _file_named(root, f"{mp3_stem}.vtt")
-    playlist = _file_named(root, manifest.get("playlist")) or _file_named(root, f"{mp3_stem}.m3u8")
-    chapters = _chapters(manifest.get("chapters"))
+    captions = _file_named(root, manifest.captions) or _file_named(root, f"{mp3_stem}.vtt")
+    playlist = _file_named(root, manifest.playlist) or _file_named(root, f"{mp3_stem}.m3u8")
+    chapters = sorted(
+        (
+            ChapterMark(c.title, c.start_ms, c.end_ms, c.exercise)
+            for c in manifest.chapters
+            if c.start_ms <= c.end_ms
+        ),
+        key=lambda c: c.start_ms,
+    )
     return ServedRoutine(
         stem=mp3_stem,
-        title=title.strip() if isinstance(title, str) and title.strip() else from_tags.title,
-        duration_ms=from_tags.duration_ms if duration is None else duration,
+        title=manifest.title.strip() or from_tags.title,
+        duration_ms=manifest.duration_ms,
         audio=audio,
         audio_bytes=from_tags.audio_bytes,
         modified=from_tags.modified,
         guid=f"stretchcast:{mp3_stem}:{digest[:16]}",
         album=from_tags.album,
-        chapters=chapters or from_tags.chapters,
+        chapters=tuple(chapters) or from_tags.chapters,
         captions=captions if captions and captions.lower().endswith(".vtt") else None,
         playlist=playlist if playlist and playlist.lower().endswith((".m3u8", ".m3u")) else None,
         split=_playlist_tracks(root, playlist) if playlist else (),
@@ -191,23 +194,12 @@ def _from_manifest(root: Path, name: str) -> ServedRoutine | None:
 
 
 def _current_json(path: Path) -> tuple[str, Any] | None:
-    """The SHA-256 and content of the JSON file at ``path`` as it is now, or None if unreadable."""
+    """The SHA-256 and content of a JSON file (a programme's ``programme.json``), or None if unreadable."""
     try:
-        st = path.stat()
-    except OSError:
-        return None
-    return _read_manifest(str(path), st.st_size, st.st_mtime_ns)
-
-
-@functools.lru_cache(maxsize=128)
-def _read_manifest(path: str, size: int, mtime_ns: int) -> tuple[str, Any] | None:
-    """A JSON file's SHA-256 and content, read once per version (so a bad one is reported once)."""
-    del size, mtime_ns  # part of the cache key only: a rewritten file is read again
-    try:
-        raw = Path(path).read_bytes()
+        raw = path.read_bytes()
         return hashlib.sha256(raw).hexdigest(), json.loads(raw)
     except (OSError, ValueError) as err:
-        log.warning("skipping %s: not a readable manifest (%s)", path, err)
+        log.warning("skipping %s: not readable JSON (%s)", path, err)
         return None
 
 
@@ -218,19 +210,28 @@ def _count(value: object) -> int | None:
     return None
 
 
-def _chapters(value: object) -> tuple[ChapterMark, ...]:
-    """The manifest's chapters that make sense; anything malformed is left out."""
-    if not isinstance(value, list):
-        return ()
-    marks = []
-    for item in value:
-        if not isinstance(item, dict):
-            continue
-        title, start, end = item.get("title"), _count(item.get("start_ms")), _count(item.get("end_ms"))
-        exercise = item.get("exercise")
-        if isinstance(title, str) and start is not None and end is not None and start <= end:
-            marks.append(ChapterMark(title, start, end, exercise if isinstance(exercise, str) else None))
-    return tuple(sorted(marks, key=lambda c: c.start_ms))
+def _current_manifest(path: Path) -> tuple[str, Manifest] | None:
+    """The SHA-256 and manifest of the file at ``path`` as it is now, or None if it is not one."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return _read_manifest(str(path), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=128)
+def _read_manifest(path: str, size: int, mtime_ns: int) -> tuple[str, Manifest] | None:
+    """A manifest's SHA-256 and content, read once per version (so a bad one is reported once)."""
+    del size, mtime_ns  # part of the cache key only: a rewritten file is read again
+    try:
+        raw = Path(path).read_bytes()
+        return hashlib.sha256(raw).hexdigest(), Manifest.from_json(raw)
+    except OSError as err:
+        log.warning("skipping %s: cannot read it (%s)", path, err)
+    except ManifestError as err:
+        # its MP3 is shown from its tags: a half-written, foreign or older file never takes the page down
+        log.warning("skipping %s: %s", path, err.problem)
+    return None
 
 
 @dataclass(frozen=True)
@@ -393,23 +394,27 @@ def _week(root: Path, folder: str, entry: dict[str, Any], programme: str) -> Ser
     tags = read_tags(str(real), st.st_size, st.st_mtime_ns)
     manifest_name = entry.get("manifest") if isinstance(entry.get("manifest"), str) else None
     manifest_path = resolve_file(root, (folder, manifest_name)) if manifest_name else None
-    read = _current_json(manifest_path) if manifest_path is not None else None
-    manifest = read[1] if read is not None and isinstance(read[1], dict) else {}
+    read = _current_manifest(manifest_path) if manifest_path is not None else None
+    manifest = read[1] if read is not None else None
     digest = read[0] if read is not None else f"{st.st_size:x}-{st.st_mtime_ns:x}"
     stem = Path(file).stem
-    captions = _file_named(root, manifest.get("captions"), (folder,))
-    cover = _file_named(root, manifest.get("cover"), (folder,))
-    duration = _count(manifest.get("duration_ms"))
+    captions = _file_named(root, manifest.captions, (folder,)) if manifest else None
+    cover = _file_named(root, manifest.cover.file, (folder,)) if manifest and manifest.cover else None
+    chapters = tuple(
+        ChapterMark(c.title, c.start_ms, c.end_ms, c.exercise)
+        for c in (manifest.chapters if manifest else ())
+        if c.start_ms <= c.end_ms
+    )
     return ServedRoutine(
         stem=f"{folder}-{stem}",
         title=f"Week {number}: {programme}",
-        duration_ms=tags.duration_ms if duration is None else duration,
+        duration_ms=manifest.duration_ms if manifest else tags.duration_ms,
         audio=audio,
         audio_bytes=st.st_size,
         modified=st.st_mtime,
         guid=f"stretchcast:{folder}/{stem}:{digest[:16]}",
         album=tags.album,
-        chapters=_chapters(manifest.get("chapters")) or tags.chapters,
+        chapters=chapters or tags.chapters,
         captions=captions if captions and captions.lower().endswith(".vtt") else None,
         cover_mime="image/png" if cover else None,
         programme=programme,

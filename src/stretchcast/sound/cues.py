@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import logging
 import math
-import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 
 import numpy as np
 import numpy.typing as npt
-from tqdm.auto import tqdm
 
 from stretchcast.errors import VoiceError
+from stretchcast.progress import ProgressCallback, no_progress
 from stretchcast.sound.prepared import get_prepared, put_prepared
 from stretchcast.sound.signal import PreparedCue, prepare_cue
 from stretchcast.voices import Choice
@@ -35,12 +34,21 @@ class CueSet:
     """Cue audio by text, at the track's sample rate, trimmed and levelled; made on first use.
 
     ``synthesized`` counts the cues the engine spoke; ``cached`` those the cache gave back.
+    ``on_progress`` is told of every cue made, as stage "speak" (see :mod:`stretchcast.progress`).
     """
 
-    def __init__(self, voice: Voice, sample_rate: int, *, cache: CueCache | None = None) -> None:
+    def __init__(
+        self,
+        voice: Voice,
+        sample_rate: int,
+        *,
+        cache: CueCache | None = None,
+        on_progress: ProgressCallback = no_progress,
+    ) -> None:
         self.voice = voice
         self.sample_rate = sample_rate
         self.cache = cache
+        self.on_progress = on_progress
         self._audio: dict[str, Samples] = {}
         self._peaks: dict[str, float] = {}
         self._energy: dict[str, npt.NDArray[np.float64]] = {}
@@ -61,7 +69,7 @@ class CueSet:
             self._identity = dict(self.voice.identity())
         return self._identity
 
-    def prepare(self, texts: Iterable[str], *, progress: bool = False) -> None:
+    def prepare(self, texts: Iterable[str]) -> None:
         """Make every cue in ``texts`` that is not made yet: from the cache, else from the engine."""
         new: list[str] = []
         for text in dict.fromkeys(texts):
@@ -79,8 +87,10 @@ class CueSet:
                 self._keep(text, speech)
                 self.cached += 1
         log.debug("cues: %d new, %d from the cache", len(new), self.cached)
+        ready = len(self._audio)
+        self.on_progress("speak", ready, ready + len(new))
         if new:
-            self._speak_all(new, progress)
+            self._speak_all(new)
 
     def _prepared(self, text: str) -> PreparedCue | None:
         if self.cache is None:
@@ -90,31 +100,26 @@ class CueSet:
     def _cached(self, text: str) -> Speech | None:
         return self.cache.get(self.identity, text) if self.cache is not None else None
 
-    def _speak_all(self, texts: list[str], progress: bool) -> None:
+    def _speak_all(self, texts: list[str]) -> None:
         workers = min(parallelism(self.voice), len(texts))
-        plural = "" if len(texts) == 1 else "s"
-        desc = f"Speaking {len(texts)} new cue{plural} ({self.cached} from the cache)"
-        # A bar on a terminal; one line where output goes to a log or a pipe (a bar there is noise).
-        live = progress and sys.stderr.isatty()
-        if progress and not live:
-            print(f"{desc}...", file=sys.stderr, flush=True)
-        with tqdm(total=len(texts), desc=desc, unit="cue", disable=not live, leave=False) as bar:
-            if workers == 1:
-                for text in texts:
-                    self._accept_new(text, self._speak(text))
-                    bar.update()
-                return
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"{self.voice.name}-cue") as pool:
-                futures: dict[Future[Speech], str] = {pool.submit(self._speak, t): t for t in texts}
-                try:
-                    for future in as_completed(futures):
-                        self._accept_new(futures[future], future.result())
-                        bar.update()
-                except BaseException:
-                    # The first failure ends the build: start nothing more, wait only for what runs.
-                    for future in futures:
-                        future.cancel()
-                    raise
+        total = len(self._audio) + len(texts)
+        if workers == 1:
+            for text in texts:
+                self._accept_new(text, self._speak(text))
+                self.on_progress("speak", len(self._audio), total)
+            return
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"{self.voice.name}-cue") as pool:
+            futures: dict[Future[Speech], str] = {pool.submit(self._speak, t): t for t in texts}
+            try:
+                # results (and so reports) are taken on this thread, whichever worker spoke them
+                for future in as_completed(futures):
+                    self._accept_new(futures[future], future.result())
+                    self.on_progress("speak", len(self._audio), total)
+            except BaseException:
+                # The first failure ends the build: start nothing more, wait only for what runs.
+                for future in futures:
+                    future.cancel()
+                raise
 
     def _speak(self, text: str) -> Speech:
         """The engine's speech for ``text``, checked, as 16-bit PCM (exactly what the cache keeps)."""
@@ -232,23 +237,25 @@ def speak_cues(
     sample_rate: int,
     *,
     cache: CueCache | None = None,
-    progress: bool = False,
+    on_progress: ProgressCallback = no_progress,
 ) -> tuple[CueSet, Choice]:
     """Every cue in ``texts`` made with ``choice``'s voice, and the choice that made them.
 
     If a voice picked by "auto" fails partway (Google stops answering), the build starts over with
     the next engine, so that one track never mixes two voices; the cues already spoken stay in the
-    cache. A voice asked for by name fails the build instead.
+    cache. A voice asked for by name fails the build instead. ``on_progress`` hears of every cue
+    made (stage "speak"), then and later, when the track asks the cue set for one more.
     """
     wanted = list(texts)
     while True:
-        cues = CueSet(choice.voice, sample_rate, cache=cache)
+        cues = CueSet(choice.voice, sample_rate, cache=cache, on_progress=on_progress)
         try:
-            cues.prepare(wanted, progress=progress)
+            cues.prepare(wanted)
         except VoiceError as err:
             fallback = choice.after_failure(err)
             if fallback is None:
                 raise
+            on_progress("speak", len(cues), len(cues))  # this pass is given up; the next voice starts one
             log.warning("voice: %s", fallback.reason)
             choice = fallback
             continue
