@@ -39,9 +39,9 @@ from stretchcast.content import (
     load_collection,
     load_routine,
     save_routine,
+    schema,
     slugify,
 )
-from stretchcast.content import strict_yaml as _yaml
 from stretchcast.errors import ContentError, UsageError, Where
 from stretchcast.notebook.plots import PlotData, plot_data
 from stretchcast.pipeline import BuildOptions, BuildResult, build, plan
@@ -55,10 +55,11 @@ VOICE_ENV = "STRETCHCAST_VOICE"
 AUDIO_DIR_ENV = "STRETCHCAST_AUDIO_DIR"
 ROUTINES_DIR_ENV = "STRETCHCAST_ROUTINES_DIR"
 
-#: The dose fields a person adjusts per exercise in the builder (pace is set for all by the pace factor).
-ADJUSTABLE = ("reps", "hold", "rest", "sets")
-ROUNDS_RANGE = (1, 10)  # what a routine file's 'rounds' accepts
-TITLE_MAX = 80  # what a routine file's 'title' accepts
+#: The dose fields a person adjusts per exercise in the builder (pace is set for all by the pace factor);
+#: the limits of 'rounds' and 'title' are a routine file's. All declared in content.schema.
+ADJUSTABLE = schema.ADJUSTABLE
+ROUNDS_RANGE = schema.ROUNDS_RANGE
+TITLE_MAX = schema.TITLE.max_len
 VoiceChooser = Callable[..., Choice]
 Progress = Callable[[int, int], None]
 
@@ -348,7 +349,7 @@ class RoutineModel(HasTraits):
     def _title(self) -> tuple[str, str]:
         """The title as a routine file will read it back, and the problem with it ("" if none)."""
         try:
-            title = _yaml.check_text(self.title, Where(field="title"), max_len=TITLE_MAX)
+            title = schema.TITLE.check(self.title)
         except ContentError as err:
             return "My routine", f"The title {err.problem}."
         if not slugify(title):

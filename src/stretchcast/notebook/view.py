@@ -26,6 +26,8 @@ import ipywidgets as widgets
 
 from stretchcast import words
 from stretchcast.content import PACE_FACTOR_RANGE, Collection, Routine, load_routine
+from stretchcast.content.reading import read_bounded
+from stretchcast.content.schema import dose_field
 from stretchcast.errors import StretchcastError, UsageError
 from stretchcast.notebook.cards import chapters_table, file_link, size_text, table
 from stretchcast.notebook.model import (
@@ -38,10 +40,10 @@ from stretchcast.notebook.model import (
     voice_override,
 )
 from stretchcast.notebook.plots import PlotData, figure_png, plot_timeline
+from stretchcast.output.files import MAX_MANIFEST_BYTES
 from stretchcast.pipeline import BuildOptions, BuildResult, build
 from stretchcast.voices import ENGINES, Choice, choose_voice
 
-_SLIDER_LABELS = {"reps": "Reps", "hold": "Hold (s)", "rest": "Rest (s)", "sets": "Sets"}
 _NARROW = {"description_width": "64px"}
 _DOT = " \u00b7 "
 _WIDE = {"description_width": "86px"}
@@ -241,15 +243,14 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
                 value=getattr(settings, field),
                 min=int(rng.min),
                 max=int(rng.max),
-                description=_SLIDER_LABELS[field],
+                description=dose_field(field).label,
                 disabled=is_fixed or not settings.include,
                 continuous_update=False,
                 style=_NARROW,
                 layout=widgets.Layout(width="250px"),
             )
             if is_fixed and not (field == "hold" and rng.max == 0):
-                unit = " s" if field in ("hold", "rest") else ""
-                fixed.append(f"{field} {rng.min:g}{unit}")
+                fixed.append(f"{field} {rng.min:g}{dose_field(field).spaced_unit}")
         notes = []
         if fixed:
             notes.append(f"Fixed by the source: {', '.join(fixed)}.")
@@ -487,7 +488,7 @@ def output_files(manifest_path: Path) -> list[tuple[str, Path]]:
     the playlist and the split tracks when the build made them. Only files that exist inside the
     manifest's folder are listed.
     """
-    data = json.loads(manifest_path.read_text(encoding="utf-8"))
+    data = json.loads(read_bounded(manifest_path, MAX_MANIFEST_BYTES, what="manifest").decode("utf-8"))
     folder = manifest_path.parent.resolve()
     found: list[tuple[str, Path]] = [("MP3", folder / data["audio"]["file"]), ("Manifest", manifest_path)]
     for key, label in _EXTRA_FILES:

@@ -22,7 +22,13 @@ from mutagen import MutagenError
 from mutagen.mp3 import MP3
 
 from stretchcast import words
+from stretchcast.content.reading import read_bounded
+from stretchcast.errors import StretchcastError
+from stretchcast.output.files import MAX_MANIFEST_BYTES
 from stretchcast.serve.http import plain_name, resolve_file
+
+# A playlist is a few KiB; anything far larger is not one, and is skipped without being read.
+MAX_PLAYLIST_BYTES = 1024 * 1024
 
 log = logging.getLogger(__name__)
 
@@ -187,9 +193,9 @@ def _read_manifest(path: str, size: int, mtime_ns: int) -> tuple[str, Any] | Non
     """A JSON file's SHA-256 and content, read once per version (so a bad one is reported once)."""
     del size, mtime_ns  # part of the cache key only: a rewritten file is read again
     try:
-        raw = Path(path).read_bytes()
+        raw = read_bounded(Path(path), MAX_MANIFEST_BYTES, what="manifest")
         return hashlib.sha256(raw).hexdigest(), json.loads(raw)
-    except (OSError, ValueError) as err:
+    except (StretchcastError, ValueError) as err:
         log.warning("skipping %s: not a readable manifest (%s)", path, err)
         return None
 
@@ -296,8 +302,8 @@ def _playlist_tracks(root: Path, playlist: str) -> tuple[SplitTrack, ...]:
     if real is None:
         return ()
     try:
-        lines = real.read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError) as err:
+        lines = read_bounded(real, MAX_PLAYLIST_BYTES, what="playlist").decode("utf-8-sig").splitlines()
+    except (StretchcastError, UnicodeDecodeError) as err:
         log.warning("cannot read the playlist %s: %s", real, err)
         return ()
     base = tuple(playlist.split("/")[:-1])
