@@ -242,6 +242,17 @@ def _range(dm: _yaml.Mapping, spec: DoseField) -> Range:
     return Range(default=values["default"], min=values["min"], max=values["max"])
 
 
+def _missing(path: Path) -> bool:
+    """Whether nothing at all is at ``path`` (not even a broken link)."""
+    try:
+        path.lstat()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
 def find_routine(collection: Collection, ref: str) -> Path:
     """The file for ``ref``: a preset name (``standard``) or a path to a routine file."""
     path = Path(ref)
@@ -251,9 +262,9 @@ def find_routine(collection: Collection, ref: str) -> Path:
             raise UsageError(
                 f"'{shown(ref)}' is a folder, not a routine file", fix="Give the path to a .yaml file."
             )
-        if not os.path.lexists(path):
-            # only a name that is not there is "not found": a FIFO, a device or a link loop is read
-            # and refused with its own reason
+        if _missing(path):
+            # only a name that is not there is "not found": a FIFO, a device, a link loop or a
+            # path through a file is read, and refused with its own reason
             raise UsageError(
                 f"routine file '{shown(ref)}' not found",
                 fix="Check the path, or give a preset name: " + ", ".join(collection.presets()) + ".",

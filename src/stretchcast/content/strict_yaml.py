@@ -73,7 +73,8 @@ class _Loader(yaml.SafeLoader):
         try:
             if self._depth > MAX_DEPTH:
                 event = self.peek_event()  # type: ignore[no-untyped-call]
-                raise _TooDeepError(event.start_mark)
+                if isinstance(event, yaml.CollectionStartEvent):  # a value at the limit is fine
+                    raise _TooDeepError(event.start_mark)
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
