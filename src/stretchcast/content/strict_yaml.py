@@ -74,16 +74,17 @@ class _Loader(yaml.SafeLoader):
             if self._depth > MAX_DEPTH:
                 event = self.peek_event()  # type: ignore[no-untyped-call]
                 if isinstance(event, yaml.CollectionStartEvent):  # a value at the limit is fine
-                    raise _TooDeepError(event.start_mark)
+                    raise _TooDeepError(event.start_mark.line, event.start_mark.column)
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
 
 
 class _TooDeepError(Exception):
-    def __init__(self, mark: yaml.Mark) -> None:
-        super().__init__(mark)
-        self.mark = mark
+    def __init__(self, line: int, column: int) -> None:
+        super().__init__(line, column)
+        self.line = line  # 0-based, as PyYAML counts
+        self.column = column
 
 
 def read_document(path: Path) -> yaml.Node:
@@ -106,7 +107,7 @@ def read_document(path: Path) -> yaml.Node:
     except _TooDeepError as err:
         raise ContentError(
             f"lists and mappings are nested more than {MAX_DEPTH} levels deep",
-            where=Where(path, err.mark.line + 1, err.mark.column + 1),
+            where=Where(path, err.line + 1, err.column + 1),
             fix="A routine or exercise file needs only a few levels; check the brackets and indentation.",
         ) from None
     except yaml.MarkedYAMLError as err:
