@@ -74,7 +74,8 @@ class _Loader(yaml.SafeLoader):
             if self._depth > MAX_DEPTH:
                 event = self.peek_event()  # type: ignore[no-untyped-call]
                 if isinstance(event, yaml.CollectionStartEvent):  # a value at the limit is fine
-                    raise _TooDeepError(event.start_mark.line, event.start_mark.column)
+                    mark = event.start_mark
+                    raise _TooDeepError(mark.line if mark else 0, mark.column if mark else 0)
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
