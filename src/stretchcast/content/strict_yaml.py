@@ -102,8 +102,9 @@ def read_document(path: Path) -> yaml.Node:
             where=Where(path, line),
             fix="Save the file as UTF-8.",
         ) from None
-    loader = _Loader(text)
+    loader: _Loader | None = None
     try:
+        loader = _Loader(text)  # its reader already refuses unprintable characters
         node = loader.get_single_node()
     except _TooDeepError as err:
         raise ContentError(
@@ -122,7 +123,8 @@ def read_document(path: Path) -> yaml.Node:
     except yaml.YAMLError as err:
         raise ContentError(f"YAML syntax error: {err}", where=Where(path)) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if node is None:
         raise ContentError("file is empty", where=Where(path), fix="See content/si-joint/ for examples.")
     return node
