@@ -174,6 +174,13 @@ ROUTINE_FILES = [
         1,
     ),
     Case(
+        "raw-control-character",
+        b"title: ok\n\nexercises:\n  - id: knee-s\x07ways\n",
+        (),
+        ("line 4, column 15", "control character (U+0007)"),
+        4,
+    ),
+    Case(
         "title-bidi-override",
         "title: abc\u202edef\n" + GOOD.split("\n", 1)[1],
         (),

@@ -112,6 +112,14 @@ def read_document(path: Path) -> yaml.Node:
             where=Where(path, err.line + 1, err.column + 1),
             fix="A routine or exercise file needs only a few levels; check the brackets and indentation.",
         ) from None
+    except yaml.reader.ReaderError as err:
+        # PyYAML refuses most control characters before parsing: say so as the text rule does
+        line = text[: err.position].count("\n") + 1
+        column = err.position - (text.rfind("\n", 0, err.position) + 1) + 1
+        code = err.character if isinstance(err.character, int) else ord(str(err.character)[:1] or "?")
+        raise ContentError(
+            f"contains a control character (U+{code:04X})", where=Where(path, line, column), fix="Remove it."
+        ) from None
     except yaml.MarkedYAMLError as err:
         problem, fix, at_start = _plain_syntax_error(err.problem or err.context or "", err.context or "")
         mark = (err.context_mark if at_start else None) or err.problem_mark or err.context_mark
