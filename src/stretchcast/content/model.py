@@ -186,7 +186,7 @@ class Collection:
         ids = [ex.id for ex in self.exercises]
         hint = did_you_mean(exercise_id, ids)
         raise ContentError(
-            f"there is no exercise called '{exercise_id}'",
+            f"there is no exercise called '{shown(exercise_id)}'",
             where=where,
             fix=f"{hint}Exercises: {', '.join(ids)}.",
         )
