@@ -1,8 +1,9 @@
 """The content stage: exercises, collections and routines, read from YAML and checked on the way in.
 
-``model`` holds the frozen dataclasses, ``load`` reads a collection folder and routine files,
-``files`` writes routine files, and ``strict_yaml`` is the YAML reader that names file, line and
-field in every error.
+``schema`` declares every routine setting once (limits, units, meanings, flags), ``model`` holds the
+frozen dataclasses, ``load`` reads a collection folder and routine files, ``files`` writes routine
+files, ``strict_yaml`` is the YAML reader that names file, line and field in every error,
+``reading`` reads any file bounded (regular files only), and ``text`` is the printable-text rule.
 """
 
 from stretchcast.content.files import routine_yaml, save_routine
