@@ -629,6 +629,15 @@ class TestNew:
         assert load_routine(load_collection(CONTENT), tmp_path / "mine.yaml").title == title
 
 
+def test_unknown_argument_is_shown_escaped(capsys: pytest.CaptureFixture[str]) -> None:
+    """An unknown argument holding terminal escape codes is echoed escaped, on the usual two lines."""
+    with pytest.raises(SystemExit) as exc:
+        main(["list", "x\x1b[2J\x1b[31mRED\nmore"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "\x1b" not in err and len(err.strip().splitlines()) == 2, err
+    assert "unknown argument" in err and r"x\x1b[2J\x1b[31mRED\nmore" in err, err
+
+
 class TestStdout:
     """An unwritable standard output is a plain error, not a traceback."""
 

@@ -59,10 +59,14 @@ class StretchcastError(Exception):
         super().__init__(self.message)
 
     @property
+    def head(self) -> str:
+        """The first line: where, then what was wrong."""
+        return f"{self.where}: {self.problem}" if self.where and str(self.where) else self.problem
+
+    @property
     def message(self) -> str:
         """The whole message: where, what, and the fix, in at most two lines."""
-        head = f"{self.where}: {self.problem}" if self.where and str(self.where) else self.problem
-        return f"{head}\n  {self.fix}" if self.fix else head
+        return f"{self.head}\n  {self.fix}" if self.fix else self.head
 
 
 class InputError(StretchcastError):

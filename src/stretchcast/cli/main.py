@@ -19,7 +19,7 @@ from typing import Any, NoReturn, cast
 
 from stretchcast import __version__
 from stretchcast.cli import routines, serve, voices
-from stretchcast.errors import OutputError, StretchcastError, did_you_mean
+from stretchcast.errors import OutputError, StretchcastError, did_you_mean, shown
 from stretchcast.sound.cues import abandoned_engines
 
 log = logging.getLogger("stretchcast")
@@ -44,7 +44,7 @@ class _Parser(argparse.ArgumentParser):
         """Print what was wrong and how to find the right words; exit 2."""
         problem, fix = message, f"Run '{self.prog} --help' to see what it takes."
         choice = re.match(r"argument (\S+): invalid choice: '([^']*)' \(choose from (.*)\)", message)
-        unknown = re.match(r"unrecognized arguments: (.*)", message)
+        unknown = re.match(r"unrecognized arguments: (.*)", message, re.DOTALL)
         if choice and choice.group(1) == "COMMAND":
             commands = re.findall(r"'([^']*)'", choice.group(3))
             problem = f"there is no command '{choice.group(2)}'"
@@ -60,8 +60,18 @@ class _Parser(argparse.ArgumentParser):
             hints = [did_you_mean(w, options) for w in words if w.startswith("-")]
             problem = f"unknown argument{'s' if len(words) > 1 else ''}: {unknown.group(1)}"
             fix = "".join(hints) + "Run 'stretchcast COMMAND --help' to see a command's options."
-        sys.stderr.write(f"stretchcast: {problem}\n  {fix}\n")
+        _say(problem, fix)
         raise SystemExit(2)
+
+
+def _say(problem: str, fix: str | None = None) -> None:
+    """Write an error to stderr as one or two lines, whatever they hold.
+
+    This is the console writer every message passes through: what a person typed is echoed, and
+    escaped here (``errors.shown``) a name holding terminal escape codes cannot clear the screen,
+    nor a value holding a newline spread over several lines, even where its message forgot to.
+    """
+    sys.stderr.write(f"stretchcast: {shown(problem)}\n" + (f"  {shown(fix)}\n" if fix else ""))
 
 
 def _all_options(parser: argparse.ArgumentParser) -> list[str]:
@@ -166,12 +176,12 @@ def _main(argv: Sequence[str] | None) -> int:
         return code
     except StdoutError as err:
         _discard(real)
-        print(f"stretchcast: {err.message}", file=sys.stderr)
+        _say(err.head, err.fix)
         return err.exit_code
     except StretchcastError as err:
         if debug:
             raise
-        print(f"stretchcast: {err.message}", file=sys.stderr)
+        _say(err.head, err.fix)
         return err.exit_code
     except KeyboardInterrupt:
         if debug:
