@@ -13,6 +13,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+def shown(text: str) -> str:
+    """``text`` safe to print on one line: control characters as escapes (``\\n``, ``\\x1b``).
+
+    File names and values people typed are echoed in messages; a name holding terminal escape codes
+    must not clear the screen, and a value holding a newline must not spread over several lines.
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 @dataclass(frozen=True)
 class Where:
     """A place in an input: a file, optionally a line and column, optionally a field path."""
@@ -25,14 +36,14 @@ class Where:
     def __str__(self) -> str:
         parts: list[str] = []
         if self.path is not None:
-            loc = str(self.path)
+            loc = shown(str(self.path))
             if self.line is not None:
                 loc += f", line {self.line}"
                 if self.column is not None:
                     loc += f", column {self.column}"
             parts.append(loc)
         if self.field:
-            parts.append(f"field '{self.field}'")
+            parts.append(f"field '{shown(self.field)}'")
         return ", ".join(parts)
 
 
@@ -48,10 +59,14 @@ class StretchcastError(Exception):
         super().__init__(self.message)
 
     @property
+    def head(self) -> str:
+        """The first line: where, then what was wrong."""
+        return f"{self.where}: {self.problem}" if self.where and str(self.where) else self.problem
+
+    @property
     def message(self) -> str:
         """The whole message: where, what, and the fix, in at most two lines."""
-        head = f"{self.where}: {self.problem}" if self.where and str(self.where) else self.problem
-        return f"{head}\n  {self.fix}" if self.fix else head
+        return f"{self.head}\n  {self.fix}" if self.fix else self.head
 
 
 class InputError(StretchcastError):

@@ -15,7 +15,7 @@ from typing import Any
 from stretchcast.content import PACE_FACTOR_RANGE, Guidance, Routine, slugify
 from stretchcast.errors import UsageError
 from stretchcast.output import track as tracks
-from stretchcast.output.files import check_writable
+from stretchcast.output.files import check_outputs
 from stretchcast.output.manifest import VoiceInfo
 from stretchcast.progress import ProgressCallback, no_progress
 from stretchcast.sound import mp3
@@ -128,7 +128,7 @@ def build(
     options = options or BuildOptions()
     slug = options.name or routine.slug
     out_dir = options.out_dir
-    check_writable(out_dir)
+    check_outputs(out_dir, slug, split=options.split)  # every output path, before any cue is spoken
 
     if isinstance(voice, Choice):
         choice = voice  # chosen beforehand (CLI, notebook builder), with its reason kept

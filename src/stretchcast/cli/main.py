@@ -7,6 +7,8 @@ Exit codes: 0 done; 1 unexpected failure; 2 bad input (nothing written); 3 a voi
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import logging
 import os
 import re
@@ -17,7 +19,7 @@ from typing import Any, NoReturn, cast
 
 from stretchcast import __version__
 from stretchcast.cli import figures, programme, routines, serve, voices
-from stretchcast.errors import StretchcastError, did_you_mean
+from stretchcast.errors import OutputError, StretchcastError, did_you_mean, shown
 from stretchcast.sound.cues import abandoned_engines
 
 log = logging.getLogger("stretchcast")
@@ -42,7 +44,7 @@ class _Parser(argparse.ArgumentParser):
         """Print what was wrong and how to find the right words; exit 2."""
         problem, fix = message, f"Run '{self.prog} --help' to see what it takes."
         choice = re.match(r"argument (\S+): invalid choice: '([^']*)' \(choose from (.*)\)", message)
-        unknown = re.match(r"unrecognized arguments: (.*)", message)
+        unknown = re.match(r"unrecognized arguments: (.*)", message, re.DOTALL)
         if choice and choice.group(1) == "COMMAND":
             commands = re.findall(r"'([^']*)'", choice.group(3))
             problem = f"there is no command '{choice.group(2)}'"
@@ -58,8 +60,18 @@ class _Parser(argparse.ArgumentParser):
             hints = [did_you_mean(w, options) for w in words if w.startswith("-")]
             problem = f"unknown argument{'s' if len(words) > 1 else ''}: {unknown.group(1)}"
             fix = "".join(hints) + "Run 'stretchcast COMMAND --help' to see a command's options."
-        sys.stderr.write(f"stretchcast: {problem}\n  {fix}\n")
+        _say(problem, fix)
         raise SystemExit(2)
+
+
+def _say(problem: str, fix: str | None = None) -> None:
+    """Write an error to stderr as one or two lines, whatever they hold.
+
+    This is the console writer every message passes through: what a person typed is echoed, and
+    escaped here (``errors.shown``) a name holding terminal escape codes cannot clear the screen,
+    nor a value holding a newline spread over several lines, even where its message forgot to.
+    """
+    sys.stderr.write(f"stretchcast: {shown(problem)}\n" + (f"  {shown(fix)}\n" if fix else ""))
 
 
 def _all_options(parser: argparse.ArgumentParser) -> list[str]:
@@ -105,14 +117,71 @@ def run(argv: Sequence[str] | None = None) -> int:
     return handler(args)
 
 
+class StdoutError(OutputError):
+    """The standard output cannot be written (``> /dev/full``, a disk that filled up)."""
+
+
+class _Stdout:
+    """The standard output, with a failure to write it raised as :class:`StdoutError`.
+
+    Only what is written to the standard output is turned into a plain error: any other OSError is
+    still a bug, with its traceback under --debug. A reader that went away (BrokenPipeError) is
+    left alone: it is not an error.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def _failed(self, err: OSError) -> StdoutError:
+        return StdoutError(
+            f"cannot write to the standard output ({err.strerror or err})",
+            fix="Send the output somewhere with room: another file, or the terminal.",
+        )
+
+    def write(self, text: str) -> int:
+        try:
+            return int(self._stream.write(text))
+        except BrokenPipeError:
+            raise
+        except OSError as err:
+            raise self._failed(err) from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as err:
+            raise self._failed(err) from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _discard(stream: Any) -> None:
+    """Point ``stream``'s file at /dev/null, so what it still holds is dropped quietly at exit."""
+    with contextlib.suppress(OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+
+
 def _main(argv: Sequence[str] | None) -> int:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    real = sys.stdout
+    sys.stdout = cast("Any", _Stdout(real))
     try:
-        return run(argv)
+        code = run(argv)
+        sys.stdout.flush()
+        return code
+    except StdoutError as err:
+        _discard(real)
+        _say(err.head, err.fix)
+        return err.exit_code
     except StretchcastError as err:
         if debug:
             raise
-        print(f"stretchcast: {err.message}", file=sys.stderr)
+        _say(err.head, err.fix)
         return err.exit_code
     except KeyboardInterrupt:
         if debug:
@@ -123,6 +192,9 @@ def _main(argv: Sequence[str] | None) -> int:
         # the reader went away (e.g. '| head'): not an error; keep Python from complaining at exit
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115, PTH123 - must stay open until exit
         return 0
+    finally:
+        if isinstance(sys.stdout, _Stdout):
+            sys.stdout = real
 
 
 def main(argv: Sequence[str] | None = None) -> int:

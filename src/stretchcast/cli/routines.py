@@ -14,8 +14,6 @@ from stretchcast import words
 from stretchcast.cli import voices as voice_commands
 from stretchcast.cli.progress import TerminalProgress
 from stretchcast.content import (
-    DOSE_FIELDS,
-    PACE_FACTOR_RANGE,
     Collection,
     Exercise,
     Routine,
@@ -23,7 +21,9 @@ from stretchcast.content import (
     load_routine,
     save_routine,
 )
-from stretchcast.output.files import check_writable
+from stretchcast.content.schema import DOSE, DOSE_FIELDS, FLAGS, PACE_FACTOR_RANGE, TITLE
+from stretchcast.errors import InputError, UsageError, shown
+from stretchcast.output.files import check_outputs
 from stretchcast.pipeline import (
     DEFAULT_BITRATE,
     DEFAULT_SAMPLE_RATE,
@@ -73,7 +73,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             action="append",
             default=[],
             metavar="EXERCISE.FIELD=VALUE",
-            help="change a dose, e.g. --set knee-sways.reps=6 (fields: reps, hold, rest, sets, pace)",
+            help=f"change a dose, e.g. --set knee-sways.reps=6 (fields: {', '.join(DOSE_FIELDS)})",
         )
         lo, hi = PACE_FACTOR_RANGE
         p.add_argument(
@@ -108,7 +108,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p_plan.add_argument("--events", action="store_true", help="list every event, not just the chapters")
 
     p_new = sub.add_parser("new", help="write a routine file to edit, starting from a preset")
-    p_new.add_argument("file", type=Path, metavar="FILE", help="the routine file to create (.yaml)")
+    p_new.add_argument("file", metavar="FILE", help="the routine file to create (.yaml)")
     p_new.add_argument(
         "--from", dest="routine", default="standard", metavar="ROUTINE", help="start from (default: standard)"
     )
@@ -179,21 +179,31 @@ def _routine(args: argparse.Namespace, collection: Collection) -> Routine:
     return with_guidance(routine, pace=args.pace, chimes=args.chimes, countdown=args.countdown)
 
 
-_FIELD_UNITS = {"reps": "", "hold": " s", "pace": " s", "rest": " s", "sets": ""}
+def _flagged(err: InputError, given: set[str]) -> InputError:
+    """``err`` as the command line spells it: a field that came from a flag named by the flag.
+
+    The library names fields (``field 'title'``); a person who typed ``--title`` should read
+    ``--title`` and not a routine file's field they never saw.
+    """
+    field = err.where.field if err.where else None
+    flag = FLAGS.get(field or "")
+    if field not in given or flag is None:
+        return err
+    return UsageError(f"{flag}: {err.problem}", fix=err.fix)
 
 
 def _dose_lines(ex: Exercise) -> list[str]:
     """Every dose field: its default and the range a routine or --set may use."""
     parts = []
-    for field in DOSE_FIELDS:
+    for spec in DOSE:
+        field = spec.name
         rng = ex.ranges.of(field)
         if field == "hold" and rng.max == 0:
             parts.append("hold: none")
             continue
-        unit = _FIELD_UNITS[field]
         allowed = "fixed" if rng.min == rng.max else f"{rng.min:g} to {rng.max:g}"
         per = f" {ex.reps_unit}" if field == "reps" else ""
-        parts.append(f"{field} {rng.default:g}{unit}{per} ({allowed})")
+        parts.append(f"{field} {rng.default:g}{spec.spaced_unit}{per} ({allowed})")
     return ["; ".join(parts[:2]), "; ".join(parts[2:])]
 
 
@@ -210,8 +220,7 @@ def _list(args: argparse.Namespace) -> int:
                     "name": ex.name,
                     "position": ex.position,
                     "dose": {
-                        f: dataclasses.asdict(ex.ranges.of(f)) | {"unit": _FIELD_UNITS[f].strip()}
-                        for f in DOSE_FIELDS
+                        f.name: dataclasses.asdict(ex.ranges.of(f.name)) | {"unit": f.unit} for f in DOSE
                     },
                 }
                 for ex in collection.exercises
@@ -262,18 +271,27 @@ def _plan_json(timeline: Timeline, routine: Routine) -> dict[str, Any]:
 
 
 def _new(args: argparse.Namespace, routine: Routine) -> int:
-    path = (
-        args.file if args.file.suffix in {".yaml", ".yml"} else args.file.with_name(args.file.name + ".yaml")
-    )
+    file = Path(args.file)
+    if not args.file.strip() or not file.name:
+        raise UsageError(f"'{shown(args.file)}' is not a file name", fix="Give a name, like my-routine.yaml.")
+    path = file if file.suffix in {".yaml", ".yml"} else file.with_name(file.name + ".yaml")
     changes = _changes(args)
-    if args.title is not None or changes:
-        # the starting routine's description no longer describes this one
-        made = f"Made from the '{args.routine}' routine" + (f" with {' '.join(changes)}." if changes else ".")
-        routine = dataclasses.replace(
-            routine, title=(args.title or "").strip() or routine.title, description=made
-        )
-    save_routine(routine, path, overwrite=args.force)
-    print(f"Wrote {path}. Edit it, then: stretchcast build {path}")
+    given = {TITLE.name} if args.title is not None else set()
+    try:
+        if args.title is not None or changes:
+            # the starting routine's description no longer describes this one
+            made = f"Made from the '{args.routine}' routine" + (
+                f" with {' '.join(changes)}." if changes else "."
+            )
+            # checked as a routine file's title is when read back; written as typed (trimmed)
+            title = (args.title or "").strip()
+            if title:
+                TITLE.check(title)
+            routine = dataclasses.replace(routine, title=title or routine.title, description=made)
+        save_routine(routine, path, overwrite=args.force)
+    except InputError as err:
+        raise _flagged(err, given) from None
+    print(f"Wrote {shown(str(path))}. Edit it, then: stretchcast build {shown(str(path))}")
     return 0
 
 
@@ -296,7 +314,8 @@ def _build(args: argparse.Namespace, routine: Routine) -> int:
         split=args.split,
         year=args.year,
     )
-    check_writable(options.out_dir)  # before a voice is loaded or asked anything
+    # every file the build will write, before a voice is loaded or asked anything
+    check_outputs(options.out_dir, options.name or routine.slug, split=options.split)
     choice = choose_voice(
         args.voice or routine.voice or "auto",
         offline=args.offline,

@@ -1,14 +1,13 @@
 """The content stage: exercises, collections and routines, read from YAML and checked on the way in.
 
-``model`` holds the frozen dataclasses, ``load`` reads a collection folder and routine files,
-``files`` writes routine files, and ``strict_yaml`` is the YAML reader that names file, line and
-field in every error.
+``schema`` declares every routine setting once (limits, units, meanings, flags), ``model`` holds the
+frozen dataclasses, ``load`` reads a collection folder and routine files, ``files`` writes routine
+files, ``strict_yaml`` is the YAML reader that names file, line and field in every error,
+``reading`` reads any file bounded (regular files only), and ``text`` is the printable-text rule.
 """
 
 from stretchcast.content.files import routine_yaml, save_routine
 from stretchcast.content.load import (
-    ROUTINE_TITLE_MAX,
-    check_routine_title,
     find_routine,
     load_collection,
     load_exercise,
@@ -40,7 +39,6 @@ __all__ = [
     "DIRECTION_NAMES",
     "DOSE_FIELDS",
     "PACE_FACTOR_RANGE",
-    "ROUTINE_TITLE_MAX",
     "SIDE_NAMES",
     "Collection",
     "Cues",
@@ -51,7 +49,6 @@ __all__ = [
     "Range",
     "Routine",
     "RoutineItem",
-    "check_routine_title",
     "default_content_dir",
     "find_routine",
     "load_collection",

@@ -11,11 +11,8 @@ from pathlib import Path
 from stretchcast.content import strict_yaml as _yaml
 from stretchcast.content.model import (
     _ID,
-    _LIMITS,
     CUE_FIELDS,
     DIRECTION_NAMES,
-    DOSE_FIELDS,
-    PACE_FACTOR_RANGE,
     SIDE_NAMES,
     Collection,
     Cues,
@@ -30,14 +27,27 @@ from stretchcast.content.model import (
     slugify,
 )
 from stretchcast.content.poses import load_figure
-from stretchcast.errors import ContentError, UsageError, Where, did_you_mean
+from stretchcast.content.schema import (
+    DESCRIPTION,
+    DOSE,
+    DOSE_FIELDS,
+    EXERCISE_ID,
+    GUIDANCE_FIELDS,
+    MAX_ROUTINE_EXERCISES,
+    PACE_FACTOR,
+    ROUNDS,
+    TITLE,
+    VOICE,
+    DoseField,
+)
+from stretchcast.errors import ContentError, UsageError, Where, did_you_mean, shown
 
 
 def load_collection(root: Path | str | None = None) -> Collection:
     """Load a collection folder: ``collection.yaml``, ``exercises/*.yaml``; routines load on demand."""
     root = Path(root) if root is not None else default_content_dir()
     index_path = root / "collection.yaml"
-    if not index_path.is_file():
+    if not os.path.lexists(index_path):  # anything else there is read, and refused with its reason
         raise ContentError(
             "no collection.yaml here; this is not a content folder",
             where=Where(root),
@@ -178,7 +188,7 @@ def load_exercise(path: Path) -> Exercise:
 
     dm = doc.mapping("dose")
     assert dm is not None
-    ranges = DoseRanges(**{f: _range(dm, f) for f in ("reps", "hold", "pace", "rest", "sets")})
+    ranges = DoseRanges(**{f.name: _range(dm, f) for f in DOSE})
     dm.finish(list(DOSE_FIELDS))
     if ranges.hold.max > 0 and not cues.release:
         raise cm.error("an exercise with holds needs a 'release' cue", fix="For example: release: Release.")
@@ -217,14 +227,13 @@ def _check_names(doc: _yaml.Mapping, key: str, values: Sequence[str], allowed: S
         raise doc.error(f"'{key}' repeats a value", key=key)
 
 
-def _range(dm: _yaml.Mapping, field: str) -> Range:
-    lo, hi = _LIMITS[field]
-    m = dm.mapping(field)
+def _range(dm: _yaml.Mapping, spec: DoseField) -> Range:
+    lo, hi = spec.lo, spec.hi
+    m = dm.mapping(spec.name)
     assert m is not None
-    whole = field != "pace"
     values: dict[str, float] = {}
     for key in ("min", "max", "default"):
-        if whole:
+        if spec.whole:
             values[key] = float(m.integer(key, lo=int(lo), hi=int(hi)) or 0)
         else:
             values[key] = m.number(key, lo=lo, hi=hi) or 0.0
@@ -237,16 +246,31 @@ def _range(dm: _yaml.Mapping, field: str) -> Range:
     return Range(default=values["default"], min=values["min"], max=values["max"])
 
 
+def _missing(path: Path) -> bool:
+    """Whether nothing at all is at ``path`` (not even a broken link)."""
+    try:
+        path.lstat()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
 def find_routine(collection: Collection, ref: str) -> Path:
     """The file for ``ref``: a preset name (``standard``) or a path to a routine file."""
     path = Path(ref)
     looks_like_path = path.suffix in {".yaml", ".yml"} or os.sep in ref or "/" in ref
-    if looks_like_path or path.is_file():
+    if looks_like_path or (os.path.lexists(path) and not path.is_dir()):
         if path.is_dir():
-            raise UsageError(f"'{ref}' is a folder, not a routine file", fix="Give the path to a .yaml file.")
-        if not path.is_file():
             raise UsageError(
-                f"routine file '{ref}' not found",
+                f"'{shown(ref)}' is a folder, not a routine file", fix="Give the path to a .yaml file."
+            )
+        if _missing(path):
+            # only a name that is not there is "not found": a FIFO, a device, a link loop or a
+            # path through a file is read, and refused with its own reason
+            raise UsageError(
+                f"routine file '{shown(ref)}' not found",
                 fix="Check the path, or give a preset name: " + ", ".join(collection.presets()) + ".",
             )
         return path
@@ -255,18 +279,9 @@ def find_routine(collection: Collection, ref: str) -> Path:
         return collection.routines_dir / f"{ref}.yaml"
     hint = did_you_mean(ref, presets)
     raise UsageError(
-        f"there is no routine called '{ref}'",
+        f"there is no routine called '{shown(ref)}'",
         fix=f"{hint}Presets: {', '.join(presets)}; or give the path to a routine .yaml file.",
     )
-
-
-#: The longest title a routine may have (a routine file's 'title', the builder's title box).
-ROUTINE_TITLE_MAX = 80
-
-
-def check_routine_title(title: str) -> str:
-    """``title`` as a routine file reads it back (spaces tidied); a ContentError naming 'title' if not."""
-    return _yaml.check_text(title, Where(field="title"), max_len=ROUTINE_TITLE_MAX)
 
 
 def load_routine(collection: Collection, ref: str | Path) -> Routine:
@@ -285,27 +300,27 @@ def routine_from_mapping(collection: Collection, doc: _yaml.Mapping, path: Path)
 
     Keys the caller read beforehand (a week's ``week:``) count as known; any other key is an error.
     """
-    title = doc.text("title", max_len=ROUTINE_TITLE_MAX)
-    description = doc.text("description", required=False, max_len=400)
-    rounds = doc.integer("rounds", lo=1, hi=10, required=False) or 1
-    voice = doc.text("voice", required=False, max_len=20)
+    title = doc.text(TITLE.name, max_len=TITLE.max_len)
+    description = doc.text(DESCRIPTION.name, required=False, max_len=DESCRIPTION.max_len)
+    rounds = doc.integer(ROUNDS.name, lo=int(ROUNDS.lo), hi=int(ROUNDS.hi), required=False) or 1
+    voice = doc.text(VOICE.name, required=False, max_len=VOICE.max_len)
     if voice is not None and not re.fullmatch(r"[a-z]+", voice):
         raise doc.error(f"'{voice}' is not a voice name", key="voice", fix="For example: voice: piper")
     guidance = Guidance()
     gm = doc.mapping("guidance", required=False)
     if gm is not None:
-        lo, hi = PACE_FACTOR_RANGE
         guidance = Guidance(
-            pace=gm.number("pace", lo=lo, hi=hi, required=False) or 1.0,
+            pace=gm.number(PACE_FACTOR.name, lo=PACE_FACTOR.lo, hi=PACE_FACTOR.hi, required=False) or 1.0,
             chimes=gm.boolean("chimes", default=True),
             countdown=gm.boolean("countdown", default=True),
         )
-        gm.finish(["pace", "chimes", "countdown"])
+        gm.finish(list(GUIDANCE_FIELDS))
     items: list[RoutineItem] = []
     seen: dict[str, int] = {}
     items_fix = "Write each exercise as '- id: knee-sways', with any changes indented below it."
-    for i, m in enumerate(doc.mappings("exercises", max_items=20, item_fix=items_fix)):
-        ex_id = m.text("id", max_len=60)
+    exercises = doc.mappings("exercises", max_items=MAX_ROUTINE_EXERCISES, item_fix=items_fix)
+    for i, m in enumerate(exercises):
+        ex_id = m.text("id", max_len=EXERCISE_ID.max_len)
         assert ex_id is not None
         exercise = collection.exercise(ex_id, m.where("id"))
         if ex_id in seen:

@@ -16,34 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from stretchcast.errors import ContentError, UsageError, Where, did_you_mean
+from stretchcast.content.schema import DOSE_FIELDS, MAX_NUMBER_CHARS, PACE_FACTOR_RANGE, dose_field
+from stretchcast.errors import ContentError, UsageError, Where, did_you_mean, shown
+
+__all__ = ["DOSE_FIELDS", "PACE_FACTOR_RANGE"]  # declared in content.schema, kept importable from here
 
 if TYPE_CHECKING:
     from stretchcast.content.poses import Figure
-
-#: Fields a routine (or ``--set``) may override, each within the exercise's allowed range.
-DOSE_FIELDS = ("reps", "hold", "rest", "sets", "pace")
 SIDE_NAMES = ("left", "right")
 DIRECTION_NAMES = ("clockwise", "counterclockwise")
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-
-# Outer limits no exercise file may exceed, whatever its own range says: they keep a typo
-# (a hold of 1000 s) from producing an absurd track, and size the notebook sliders.
-_LIMITS: dict[str, tuple[float, float]] = {
-    "reps": (1, 50),
-    "hold": (0, 120),
-    "rest": (0, 300),
-    "sets": (1, 10),
-    "pace": (0.5, 30),
-}
-_UNITS = {"reps": "", "hold": "s", "rest": "s", "sets": "", "pace": "s"}
-_MEANING = {
-    "reps": "repetitions per side or direction",
-    "hold": "seconds each hold lasts",
-    "rest": "seconds of rest after the exercise (and between sets)",
-    "sets": "times the whole exercise is repeated",
-    "pace": "seconds given to each movement between holds",
-}
 
 #: Placeholders that cue templates may use, and what fills them.
 CUE_FIELDS = {
@@ -208,7 +190,7 @@ class Collection:
         ids = [ex.id for ex in self.exercises]
         hint = did_you_mean(exercise_id, ids)
         raise ContentError(
-            f"there is no exercise called '{exercise_id}'",
+            f"there is no exercise called '{shown(exercise_id)}'",
             where=where,
             fix=f"{hint}Exercises: {', '.join(ids)}.",
         )
@@ -229,7 +211,6 @@ class Guidance:
     countdown: bool = True
 
 
-PACE_FACTOR_RANGE = (0.5, 2.0)
 ADJUSTED = " (adjusted)"
 
 
@@ -280,31 +261,39 @@ class Routine:
         ex_id, dot, field = target.strip().rpartition(".")
         if not sep or not dot or not ex_id or not field or not raw.strip():
             raise UsageError(
-                f"--set '{text}' is not of the form EXERCISE.FIELD=VALUE",
+                f"--set '{shown(text)}' is not of the form EXERCISE.FIELD=VALUE",
                 fix="For example: --set knee-sways.reps=6",
             )
         if field not in DOSE_FIELDS:
             hint = did_you_mean(field, DOSE_FIELDS)
             raise UsageError(
-                f"--set: '{field}' is not a dose field",
+                f"--set: '{shown(field)}' is not a dose field",
                 fix=f"{hint}Fields: {', '.join(DOSE_FIELDS)}.",
             )
         ids = [item.exercise.id for item in self.items]
         if ex_id not in ids:
             self.collection.exercise(ex_id, where)  # unknown anywhere: that error lists all ids
             raise UsageError(
-                f"--set: '{ex_id}' is not in the routine '{self.slug}'",
+                f"--set: '{shown(ex_id)}' is not in the routine '{self.slug}'",
                 fix=f"Exercises in it: {', '.join(ids)}.",
             )
+        rng = self.collection.exercise(ex_id).ranges.of(field)
         try:
             value = float(raw.strip())
-            if not math.isfinite(value):
+            if math.isnan(value):
                 raise ValueError(raw)
         except ValueError:
             raise UsageError(
-                f"--set {target}: '{raw.strip()}' is not a number",
+                f"--set {shown(target)}: '{shown(raw.strip())}' is not a number",
                 fix="For example: --set knee-sways.reps=6",
             ) from None
+        if math.isinf(value) or len(raw.strip()) > MAX_NUMBER_CHARS:
+            n = len(raw.strip())
+            what = f"a number {n} characters long" if n > MAX_NUMBER_CHARS else f"'{raw.strip()}'"
+            raise UsageError(
+                f"--set {shown(target)}: {what} is out of range",
+                fix=f"Use a value from {rng.min:g} to {rng.max:g}.",
+            )
         items = tuple(
             RoutineItem(
                 item.exercise,
@@ -350,18 +339,19 @@ def checked_dose(
     values: dict[str, float] = dataclasses.asdict(base)
     for field, value in changes.items():
         rng = exercise.ranges.of(field)
+        spec = dose_field(field)
         where = where_of(field)
-        if field != "pace" and not _is_whole(value):
+        if spec.whole and not _is_whole(value):
             raise error_type(
                 f"{exercise.id} {field} must be a whole number, not {value:g}",
                 where=where,
                 fix=f"Use a whole number from {rng.min:g} to {rng.max:g}.",
             )
         if not rng.contains(value):
-            unit = _UNITS[field]
+            unit = spec.unit
             raise error_type(
                 f"{exercise.id} {field} {value:g}{unit} is outside its allowed range, "
-                f"{rng.describe(unit)} ({_MEANING[field]})",
+                f"{rng.describe(unit)} ({spec.meaning})",
                 where=where,
                 fix=(
                     f"Use {rng.min:g}{unit}; the source allows no other value."

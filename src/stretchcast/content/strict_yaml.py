@@ -16,9 +16,24 @@ from typing import Any
 
 import yaml
 
+from stretchcast.content.reading import read_bounded
+from stretchcast.content.schema import MAX_NUMBER_CHARS
+from stretchcast.content.text import check_text as check_text  # noqa: PLC0414 - the builder uses it
 from stretchcast.errors import ContentError, Where, closest, did_you_mean
 
 MAX_FILE_BYTES = 256 * 1024
+_NULL = "tag:yaml.org,2002:null"
+_NUMBER_TAGS = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
+
+
+class _TooLongError(Exception):
+    """A number written with more characters than any range needs."""
+
+    def __init__(self, chars: int) -> None:
+        super().__init__(chars)
+        self.chars = chars
+
+
 _PLAIN_TAGS = {
     "tag:yaml.org,2002:str",
     "tag:yaml.org,2002:int",
@@ -37,24 +52,47 @@ _TYPE_NAMES = {
 }
 
 
+#: How deep mappings and lists may nest. A routine file needs 4 levels, an exercise file 3; PyYAML's
+#: composer recurses once per level, so a 1 KB file of 500 ``[`` would otherwise end in RecursionError.
+MAX_DEPTH = 32
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing documents nested deeper than :data:`MAX_DEPTH` as it composes.
+
+    The depth is counted in ``compose_node`` before it recurses, so the check runs at depth 33,
+    far from Python's recursion limit; scanning and parsing are iterative and need no limit.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                event = self.peek_event()  # type: ignore[no-untyped-call]
+                if isinstance(event, yaml.CollectionStartEvent):  # a value at the limit is fine
+                    mark = event.start_mark
+                    raise _TooDeepError(mark.line if mark else 0, mark.column if mark else 0)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+class _TooDeepError(Exception):
+    def __init__(self, line: int, column: int) -> None:
+        super().__init__(line, column)
+        self.line = line  # 0-based, as PyYAML counts
+        self.column = column
+
+
 def read_document(path: Path) -> yaml.Node:
     """Read one YAML document from ``path`` as a node tree, or raise a ContentError saying why."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ContentError(
-            "file not found", where=Where(path), fix="Check the path, or run 'stretchcast list'."
-        ) from None
-    except IsADirectoryError:
-        raise ContentError("is a folder, not a YAML file", where=Where(path)) from None
-    except OSError as err:
-        raise ContentError(f"cannot be read ({err.strerror})", where=Where(path)) from err
-    if len(raw) > MAX_FILE_BYTES:
-        raise ContentError(
-            f"file is {len(raw) // 1024} KiB; content files are at most {MAX_FILE_BYTES // 1024} KiB",
-            where=Where(path),
-            fix="Is this the right file? Exercise and routine files are short YAML documents.",
-        )
+    raw = read_bounded(
+        path, MAX_FILE_BYTES, what="content file", fix="Check the path, or run 'stretchcast list'."
+    )
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -64,8 +102,24 @@ def read_document(path: Path) -> yaml.Node:
             where=Where(path, line),
             fix="Save the file as UTF-8.",
         ) from None
+    loader: _Loader | None = None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        loader = _Loader(text)  # its reader already refuses unprintable characters
+        node = loader.get_single_node()
+    except _TooDeepError as err:
+        raise ContentError(
+            f"lists and mappings are nested more than {MAX_DEPTH} levels deep",
+            where=Where(path, err.line + 1, err.column + 1),
+            fix="A routine or exercise file needs only a few levels; check the brackets and indentation.",
+        ) from None
+    except yaml.reader.ReaderError as err:
+        # PyYAML refuses most control characters before parsing: say so as the text rule does
+        line = text[: err.position].count("\n") + 1
+        column = err.position - (text.rfind("\n", 0, err.position) + 1) + 1
+        code = err.character if isinstance(err.character, int) else ord(str(err.character)[:1] or "?")
+        raise ContentError(
+            f"contains a control character (U+{code:04X})", where=Where(path, line, column), fix="Remove it."
+        ) from None
     except yaml.MarkedYAMLError as err:
         problem, fix, at_start = _plain_syntax_error(err.problem or err.context or "", err.context or "")
         mark = (err.context_mark if at_start else None) or err.problem_mark or err.context_mark
@@ -76,6 +130,9 @@ def read_document(path: Path) -> yaml.Node:
         ) from None
     except yaml.YAMLError as err:
         raise ContentError(f"YAML syntax error: {err}", where=Where(path)) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
     if node is None:
         raise ContentError("file is empty", where=Where(path), fix="See content/si-joint/ for examples.")
     return node
@@ -225,7 +282,18 @@ class Mapping:
         _check_tag(node, self.path, self._field(key))
         if not isinstance(node, yaml.ScalarNode):
             raise self.error(f"expected a single value, found {_describe(node)}", key=key)
+        if node.tag in _NUMBER_TAGS and len(str(node.value)) > MAX_NUMBER_CHARS:
+            # out of every range; converting it could overflow or hit int()'s digit limit
+            raise _TooLongError(len(str(node.value)))
         return yaml.constructor.SafeConstructor().construct_object(node)
+
+    def _number(self, key: str, required: bool, fix: str) -> Any:
+        """The scalar at ``key``, with a number too long for any range reported as out of range."""
+        try:
+            return self._scalar(key, required)
+        except _TooLongError as err:
+            problem = f"a number {err.chars} characters long is out of range"
+            raise self.error(problem, key=key, fix=fix) from None
 
     def text(self, key: str, *, required: bool = True, max_len: int = 300) -> str | None:
         """A non-empty line of text, taken as written (so ``title: 2024-05-01`` stays text)."""
@@ -235,11 +303,18 @@ class Mapping:
         _check_tag(node, self.path, self._field(key))
         if not isinstance(node, yaml.ScalarNode):
             raise self.error(f"expected text, found {_describe(node)}", key=key)
+        if node.tag == _NULL:
+            # 'title: ~' or 'title:' would otherwise be the text "~" or nothing, spoken as such
+            raise self.error(
+                f"expected text, found nothing ({node.value or 'an empty value'!s})",
+                key=key,
+                fix=f"Write the text after '{key}:', or remove the line.",
+            )
         return check_text(str(node.value), self.where(key), max_len=max_len)
 
     def integer(self, key: str, *, lo: int, hi: int, required: bool = True) -> int | None:
         """A whole number within [lo, hi]."""
-        value = self._scalar(key, required)
+        value = self._number(key, required, f"Use a number from {lo} to {hi}.")
         if value is None and not required:
             return None
         if isinstance(value, bool) or not isinstance(value, int):
@@ -254,10 +329,10 @@ class Mapping:
 
     def numeric(self, key: str, *, fix: str, required: bool = True) -> float | None:
         """Any finite number; ``fix`` says what to write instead of a non-number."""
-        value = self._scalar(key, required)
+        value = self._number(key, required, fix)
         if value is None and not required:
             return None
-        if isinstance(value, str):
+        if isinstance(value, str) and len(value) <= MAX_NUMBER_CHARS:
             # YAML 1.1 reads "1e30" (no dot) as text; people mean a number.
             with contextlib.suppress(ValueError):
                 value = float(value)
@@ -355,23 +430,6 @@ class Mapping:
                     where=self._key_where(key),
                     fix=f"{hint}Allowed here: {', '.join(known)}.",
                 )
-
-
-def check_text(value: str, where: Where, *, max_len: int) -> str:
-    """Check that ``value`` is a short, printable line of text; return it with spaces tidied."""
-    text = value.strip()
-    if not text:
-        raise ContentError("must not be empty", where=where)
-    if len(text) > max_len:
-        raise ContentError(
-            f"text is {len(text)} characters long; at most {max_len} are allowed",
-            where=where,
-            fix="Split it into shorter sentences: they are spoken one at a time.",
-        )
-    bad = next((c for c in text if not c.isprintable() and c != "\n"), None)
-    if bad is not None:
-        raise ContentError(f"contains a control character (U+{ord(bad):04X})", where=where, fix="Remove it.")
-    return " ".join(text.split())
 
 
 def _check_tag(node: yaml.Node, path: Path, field: str) -> None:

@@ -35,10 +35,10 @@ from stretchcast.content import (
     Range,
     Routine,
     RoutineItem,
-    check_routine_title,
     load_collection,
     load_routine,
     save_routine,
+    schema,
     slugify,
 )
 from stretchcast.errors import ContentError, UsageError, Where
@@ -54,9 +54,11 @@ VOICE_ENV = "STRETCHCAST_VOICE"
 AUDIO_DIR_ENV = "STRETCHCAST_AUDIO_DIR"
 ROUTINES_DIR_ENV = "STRETCHCAST_ROUTINES_DIR"
 
-#: The dose fields a person adjusts per exercise in the builder (pace is set for all by the pace factor).
-ADJUSTABLE = ("reps", "hold", "rest", "sets")
-ROUNDS_RANGE = (1, 10)  # what a routine file's 'rounds' accepts
+#: The dose fields a person adjusts per exercise in the builder (pace is set for all by the pace factor);
+#: the limits of 'rounds' and 'title' are a routine file's. All declared in content.schema.
+ADJUSTABLE = schema.ADJUSTABLE
+ROUNDS_RANGE = schema.ROUNDS_RANGE
+TITLE_MAX = schema.TITLE.max_len
 VoiceChooser = Callable[..., Choice]
 
 
@@ -345,7 +347,7 @@ class RoutineModel(HasTraits):
     def _title(self) -> tuple[str, str]:
         """The title as a routine file will read it back, and the problem with it ("" if none)."""
         try:
-            title = check_routine_title(self.title)
+            title = schema.TITLE.check(self.title)
         except ContentError as err:
             return "My routine", f"The title {err.problem}."
         if not slugify(title):

@@ -25,6 +25,7 @@ import ipywidgets as widgets
 
 from stretchcast import words
 from stretchcast.content import PACE_FACTOR_RANGE, Collection, Exercise, Routine, load_routine
+from stretchcast.content.schema import dose_field
 from stretchcast.errors import StretchcastError, UsageError
 from stretchcast.notebook.cards import chapters_table, file_link, size_text, table
 from stretchcast.notebook.figures import figure_html
@@ -43,7 +44,6 @@ from stretchcast.pipeline import BuildOptions, BuildResult, build
 from stretchcast.progress import Stage
 from stretchcast.voices import ENGINES, Choice, choose_voice
 
-_SLIDER_LABELS = {"reps": "Reps", "hold": "Hold (s)", "rest": "Rest (s)", "sets": "Sets"}
 _NARROW = {"description_width": "64px"}
 _DOT = " \u00b7 "
 _WIDE = {"description_width": "86px"}
@@ -246,15 +246,14 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
                 value=getattr(settings, field),
                 min=int(rng.min),
                 max=int(rng.max),
-                description=_SLIDER_LABELS[field],
+                description=dose_field(field).label,
                 disabled=is_fixed or not settings.include,
                 continuous_update=False,
                 style=_NARROW,
                 layout=widgets.Layout(width="250px"),
             )
             if is_fixed and not (field == "hold" and rng.max == 0):
-                unit = " s" if field in ("hold", "rest") else ""
-                fixed.append(f"{field} {rng.min:g}{unit}")
+                fixed.append(f"{field} {rng.min:g}{dose_field(field).spaced_unit}")
         notes = []
         if fixed:
             notes.append(f"Fixed by the source: {', '.join(fixed)}.")

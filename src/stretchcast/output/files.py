@@ -25,6 +25,10 @@ from stretchcast.errors import OutputError, Where
 
 log = logging.getLogger(__name__)
 
+#: The most a manifest is read of. The longest routine's manifest is a few hundred KiB (every event
+#: listed); a file far larger is not a manifest, and is refused without being read into memory.
+MAX_MANIFEST_BYTES = 16 * 1024 * 1024
+
 
 def _explain(err: OSError, path: Path) -> OutputError:
     if err.errno == errno.ENOSPC:
@@ -35,7 +39,19 @@ def _explain(err: OSError, path: Path) -> OutputError:
             where=Where(path),
             fix="Choose another folder with -o DIR.",
         )
-    return OutputError(f"cannot write ({err.strerror or err})", where=Where(path))
+    return OutputError(f"cannot write ({err.strerror or err})", where=Where(path), fix=_OTHER_FOLDER)
+
+
+_OTHER_FOLDER = "Choose another output folder (-o DIR on the command line)."
+
+
+def _loop(path: Path) -> bool:
+    """Whether ``path`` is a symbolic link that leads round in a loop."""
+    try:
+        path.stat()
+    except OSError as err:
+        return err.errno == errno.ELOOP
+    return False
 
 
 def check_writable(folder: Path) -> None:
@@ -45,19 +61,67 @@ def check_writable(folder: Path) -> None:
     so a build that fails before then leaves no trace.
     """
     existing = folder
-    while not existing.exists() and existing != existing.parent:
+    while not os.path.lexists(existing) and existing != existing.parent:
         existing = existing.parent
+    if _loop(existing):
+        raise OutputError(
+            "cannot write here: it is a symbolic link that leads round in a loop",
+            where=Where(existing),
+            fix=_OTHER_FOLDER,
+        )
     if not existing.is_dir():
         raise OutputError(
-            "cannot write here: it is a file, not a folder",
+            "cannot write here: it is a file, not a folder" if existing.exists() else "cannot write here",
             where=Where(existing),
-            fix="Choose another output folder (-o DIR on the command line).",
+            fix=_OTHER_FOLDER,
         )
     try:
         with tempfile.TemporaryFile(dir=existing):
             pass
     except OSError as err:
         raise _explain(err, folder) from err
+
+
+#: What each file a build writes is, for messages: its name's ending and its description.
+_TRACK_FILES = (
+    (".mp3", "the MP3"),
+    (".json", "the manifest"),
+    (".vtt", "the captions"),
+    (".png", "the cover"),
+    (".m3u8", "the playlist"),
+)
+
+
+def check_outputs(folder: Path, slug: str, *, split: bool) -> None:
+    """Fail before any synthesis if a build named ``slug`` cannot put its files in ``folder``.
+
+    Besides :func:`check_writable`: a folder, or a symbolic link loop, where one of the track's
+    files goes (a file there is fine: it is replaced whole), and for ``split`` a file or a loop
+    where the folder of split tracks goes. Found after the voice has spoken every cue, each of
+    these would cost minutes; found here, none of it is done.
+    """
+    check_writable(folder)
+    for suffix, what in _TRACK_FILES:
+        path = folder / f"{slug}{suffix}"
+        if _loop(path):
+            raise OutputError(
+                f"cannot write {what}: a symbolic link that leads round in a loop is in its place",
+                where=Where(path),
+                fix="Remove the link, or choose another folder (-o DIR) or name (--name NAME).",
+            )
+        if path.is_dir():
+            raise OutputError(
+                f"cannot write {what}: a folder is in its place",
+                where=Where(path),
+                fix="Move the folder away, or choose another folder (-o DIR) or name (--name NAME).",
+            )
+    tracks = folder / slug
+    if split and (_loop(tracks) or (os.path.lexists(tracks) and not tracks.is_dir())):
+        raise OutputError(
+            "cannot write the split tracks: a file is where their folder goes",
+            where=Where(tracks),
+            fix="Move the file away, or choose another folder (-o DIR) or name (--name NAME).",
+        )
 
 
 @contextlib.contextmanager

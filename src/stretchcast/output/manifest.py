@@ -22,7 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
+from stretchcast.content.reading import read_bounded
 from stretchcast.errors import InputError, Where
+from stretchcast.output.files import MAX_MANIFEST_BYTES
 from stretchcast.timeline import Chapter, Event, Span
 
 #: The manifest format this version writes and the only one it reads.
@@ -203,14 +205,13 @@ class Manifest:
     @classmethod
     def load(cls, path: Path) -> Manifest:
         """The manifest in the file at ``path``; ManifestError if it cannot be read or is not one."""
-        try:
-            raw = path.read_bytes()
-        except OSError as err:
-            raise ManifestError(
-                f"cannot read the manifest: {err.strerror or err}",
-                where=Where(path),
-                fix="Check the path; 'stretchcast build' writes <name>.json beside <name>.mp3.",
-            ) from None
+        raw = read_bounded(
+            path,
+            MAX_MANIFEST_BYTES,
+            error=ManifestError,
+            what="manifest",
+            fix="Check the path; 'stretchcast build' writes <name>.json beside <name>.mp3.",
+        )
         return cls.from_json(raw, source=path)
 
     def files(self) -> tuple[str, ...]:

@@ -25,9 +25,15 @@ from mutagen import MutagenError
 from mutagen.mp3 import MP3
 
 from stretchcast import words
+from stretchcast.content.reading import read_bounded
+from stretchcast.errors import StretchcastError
+from stretchcast.output.files import MAX_MANIFEST_BYTES
 from stretchcast.output.manifest import Manifest, ManifestError
 from stretchcast.output.programme_files import PROGRAMME_MANIFEST, current_week, read_start
 from stretchcast.serve.http import plain_name, resolve_file
+
+# A playlist is a few KiB; anything far larger is not one, and is skipped without being read.
+MAX_PLAYLIST_BYTES = 1024 * 1024
 
 log = logging.getLogger(__name__)
 
@@ -196,9 +202,9 @@ def _from_manifest(root: Path, name: str) -> ServedRoutine | None:
 def _current_json(path: Path) -> tuple[str, Any] | None:
     """The SHA-256 and content of a JSON file (a programme's ``programme.json``), or None if unreadable."""
     try:
-        raw = path.read_bytes()
+        raw = read_bounded(path, MAX_MANIFEST_BYTES, what="programme manifest")
         return hashlib.sha256(raw).hexdigest(), json.loads(raw)
-    except (OSError, ValueError) as err:
+    except (StretchcastError, ValueError) as err:
         log.warning("skipping %s: not readable JSON (%s)", path, err)
         return None
 
@@ -224,10 +230,8 @@ def _read_manifest(path: str, size: int, mtime_ns: int) -> tuple[str, Manifest] 
     """A manifest's SHA-256 and content, read once per version (so a bad one is reported once)."""
     del size, mtime_ns  # part of the cache key only: a rewritten file is read again
     try:
-        raw = Path(path).read_bytes()
+        raw = read_bounded(Path(path), MAX_MANIFEST_BYTES, error=ManifestError, what="manifest")
         return hashlib.sha256(raw).hexdigest(), Manifest.from_json(raw)
-    except OSError as err:
-        log.warning("skipping %s: cannot read it (%s)", path, err)
     except ManifestError as err:
         # its MP3 is shown from its tags: a half-written, foreign or older file never takes the page down
         log.warning("skipping %s: %s", path, err.problem)
@@ -314,8 +318,8 @@ def _playlist_tracks(root: Path, playlist: str) -> tuple[SplitTrack, ...]:
     if real is None:
         return ()
     try:
-        lines = real.read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError) as err:
+        lines = read_bounded(real, MAX_PLAYLIST_BYTES, what="playlist").decode("utf-8-sig").splitlines()
+    except (StretchcastError, UnicodeDecodeError) as err:
         log.warning("cannot read the playlist %s: %s", real, err)
         return ()
     base = tuple(playlist.split("/")[:-1])

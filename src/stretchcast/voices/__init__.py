@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 
-from stretchcast.errors import UsageError, VoiceError
+from stretchcast.errors import UsageError, VoiceError, shown
 from stretchcast.voices.base import Samples, Speech, Voice, parallelism
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def make_voice(name: str, settings: VoiceSettings | None = None) -> Voice:
     if factory is not None:
         return factory(s)
     raise UsageError(
-        f"there is no voice called '{name}'",
+        f"there is no voice called '{shown(name)}'",
         fix=f"Voices: auto, {', '.join(ENGINES)} ('stretchcast voices' shows which work here).",
     )
 
