@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from stretchcast import words
-from stretchcast.content import Dose, Exercise, Routine
+from stretchcast.content import ADJUSTED, Dose, Exercise, Routine
 
 SpeechMs = Callable[[str], int]
 Kind = Literal["speech", "tone", "silence"]
@@ -154,6 +154,25 @@ def estimate_speech_ms(text: str) -> int:
     )
 
 
+def spoken_name(title: str) -> str:
+    """A routine's title as words in a sentence: "SI joint routine, standard" -> "the standard SI joint routine".
+
+    Titles are written like file names, kind first ("SI joint routine, standard"); read aloud
+    that way they sound like a file name. ``{routine}`` in the welcome and closing lines is this.
+    """
+    adjusted = title.endswith(ADJUSTED)
+    name = title.removesuffix(ADJUSTED).strip()
+    kind, comma, variant = name.rpartition(", ")
+    if comma and kind and variant and "," not in kind:
+        name = f"{variant} {kind}"
+    first, _, rest = name.partition(" ")
+    if first[:2].istitle():  # "Morning back routine": a capital for the title, not for the word
+        name = first[:1].lower() + name[1:]
+    if first.lower() not in {"the", "a", "an", "my", "your", "our"}:
+        name = f"the {name}"
+    return f"{name}, adjusted" if adjusted else name
+
+
 def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -242,7 +261,7 @@ def compile_timeline(routine: Routine, speech_ms: SpeechMs = estimate_speech_ms)
     # ``speech_ms`` (which, during a build, would synthesize a sentence that is never used).
     minutes = words.minutes(0)
     guesses = {
-        line.format(title=routine.title, minutes=minutes)
+        line.format(title=routine.title, minutes=minutes, routine=spoken_name(routine.title))
         for line in routine.collection.welcome
         if "{minutes}" in line
     }
@@ -264,7 +283,7 @@ def _compile(ctx: _Context, speech_ms: SpeechMs) -> Timeline:
     collection = routine.collection
     w = _Writer(speech_ms)
     guidance = routine.guidance
-    fill = {"title": routine.title, "minutes": ctx.minutes}
+    fill = {"title": routine.title, "minutes": ctx.minutes, "routine": spoken_name(routine.title)}
 
     for line in collection.welcome:
         w.say(line.format(**fill), "welcome", None)
@@ -305,7 +324,7 @@ def _compile(ctx: _Context, speech_ms: SpeechMs) -> Timeline:
     if guidance.chimes:
         w.tone("end", None)
     for line in collection.closing:
-        w.say(line, "closing", None)
+        w.say(line.format(**fill), "closing", None)
     w.pause(1000, "transition", None)  # players cut the very end; leave a breath of silence
 
     ends = [start for _, start, _ in chapters[1:]] + [w.t]
@@ -431,4 +450,5 @@ __all__ = [
     "Timeline",
     "compile_timeline",
     "estimate_speech_ms",
+    "spoken_name",
 ]

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from stretchcast.content.pronunciation import NONE, Pronunciations
 from stretchcast.errors import ContentError, UsageError, Where, did_you_mean
 
 #: Fields a routine (or ``--set``) may override, each within the exercise's allowed range.
@@ -189,6 +190,8 @@ class Collection:
     exercises: tuple[Exercise, ...]
     root: Path
     year: int | None = None  # the edition's year, for the tags (a year in the file keeps builds reproducible)
+    #: How the voices say words they get wrong (``pronunciation.yaml``); applied to every cue.
+    pronunciations: Pronunciations = NONE
 
     @property
     def routines_dir(self) -> Path:
