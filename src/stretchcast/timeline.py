@@ -155,7 +155,7 @@ def estimate_speech_ms(text: str) -> int:
 
 
 def spoken_name(title: str) -> str:
-    """A routine's title as words in a sentence: "SI joint routine, standard" -> "the standard SI joint routine".
+    """A routine's title as words: "SI joint routine, standard" -> "the standard SI joint routine".
 
     Titles are written like file names, kind first ("SI joint routine, standard"); read aloud
     that way they sound like a file name. ``{routine}`` in the welcome and closing lines is this.
@@ -165,7 +165,7 @@ def spoken_name(title: str) -> str:
     kind, comma, variant = name.rpartition(", ")
     if comma and kind and variant and "," not in kind:
         name = f"{variant} {kind}"
-    first, _, rest = name.partition(" ")
+    first = name.partition(" ")[0]
     if first[:2].istitle():  # "Morning back routine": a capital for the title, not for the word
         name = first[:1].lower() + name[1:]
     if first.lower() not in {"the", "a", "an", "my", "your", "our"}:

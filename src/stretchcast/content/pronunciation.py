@@ -67,11 +67,9 @@ def load_pronunciations(root: Path) -> Pronunciations:
     if not path.is_file():
         return NONE
     node = _yaml.read_document(path)
-    doc = _yaml.Mapping(
-        node, path, fix="Write one 'WORD: spoken form' line per word, like 'SI: S I'."
-    )
+    doc = _yaml.Mapping(node, path, fix="Write one 'WORD: spoken form' line per word, like 'SI: S I'.")
     entries: list[tuple[str, str]] = []
-    for word in doc.keys():
+    for word in doc:
         spoken = doc.text(word, max_len=80)
         assert spoken is not None  # required
         if not _WORD.match(word):

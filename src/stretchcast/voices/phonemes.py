@@ -11,8 +11,11 @@ from __future__ import annotations
 import ctypes
 import importlib.util
 import json
+import re
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from stretchcast.content.pronunciation import NONE, Pronunciations
 from stretchcast.voices import espeak as _espeak
 
 _IPA = 0x02  # phonememode bit 1: IPA as UTF-8, not espeak's ASCII names
@@ -73,4 +76,49 @@ def piper_phonemes(text: str) -> str:
     return _CLAUSE.join("".join(s).strip() for s in sentences if "".join(s).strip())
 
 
-__all__ = ["espeak_phonemes", "piper_available", "piper_phonemes"]
+#: Words the engines are known to misread, and the phonemes (IPA, stress marks left out) that give
+#: the misreading away: "SI" read as one word, /siː/, the "see joint".  # noqa: RUF003
+MISREADINGS: Mapping[str, tuple[str, ...]] = {"SI": ("siː",)}  # noqa: RUF001
+_ALL_CAPS = re.compile(r"(?<![\w'])[A-Z]{2,}(?![\w'])")
+_MARKS = re.compile(r"[ˈˌʲ]")  # stress, and Piper's palatal glide: not what makes a word
+_BREAKS = re.compile(r"[|.,;:!?]")
+
+
+def _tokens(phonemes: str) -> list[str]:
+    """The words of ``phonemes``, stress marks and punctuation left out."""
+    return _BREAKS.sub(" ", _MARKS.sub("", phonemes)).split()
+
+
+def problems(
+    text: str,
+    pronunciations: Pronunciations = NONE,
+    *,
+    phonemize: Callable[[str], str] = espeak_phonemes,
+    misreadings: Mapping[str, tuple[str, ...]] = MISREADINGS,
+) -> list[str]:
+    """Why ``text``, spoken through ``pronunciations``, would be misheard; empty if nothing is found.
+
+    Flags an all-capital word the table leaves as it is (engines read those as words or guess),
+    and a word of ``misreadings`` whose tell-tale phonemes the engine produces for the text.
+    """
+    spoken = pronunciations.spoken(text)
+    found = [
+        f"'{word}' is all capitals and has no spoken form in pronunciation.yaml"
+        for word in dict.fromkeys(_ALL_CAPS.findall(spoken))
+    ]
+    tokens = set(_tokens(phonemize(spoken)))
+    for word, tells in misreadings.items():
+        if re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text):
+            for tell in tells:
+                if tell in tokens:
+                    found.append(f"'{word}' is read as /{tell}/ in {spoken!r}")
+    return found
+
+
+__all__ = [
+    "MISREADINGS",
+    "espeak_phonemes",
+    "piper_available",
+    "piper_phonemes",
+    "problems",
+]
