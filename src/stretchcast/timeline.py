@@ -126,14 +126,18 @@ class Timeline:
 
 
 # Calibrated against Piper (en_US-joe-medium at rate 1, the default offline voice): least squares
-# over the 115 distinct cues of the three presets, trimmed as the track uses them. Letters predict
-# a cue's length far better than words (mean error 158 ms a cue, against 275 ms fitting words),
-# and each comma or sentence break inside a cue adds a pause. Plans of the presets now come within
-# 0.5% of the built tracks; the old estimate (150 words a minute) made them about 9% too long.
-_MS_BASE = 180
-_MS_PER_LETTER = 72
-_MS_PER_CLAUSE_PAUSE = 490  # , ; :
-_MS_PER_SENTENCE_PAUSE = 450  # . ! ? followed by more text
+# over the cues of the three presets as the tracks use them (467 cues, each counted as often as it
+# is said: that is what a plan's length depends on; countdown words and "Next" sit inside fixed
+# holds and rests, so they are left out), trimmed as the track uses them. Letters predict a cue's
+# length far better than words, and each comma or sentence break inside a cue adds a pause.
+# Refitted (issue 19) when rep cues put the count first, as a sentence of its own: Piper speaks
+# each sentence apart and joins them with a pause, so a sentence break costs ~615 ms, not 450.
+# Plans of the presets come within 0.2% of the built tracks (mean error 139 ms a cue); the old
+# constants on the new cues made plans up to 0.6% short, the first estimate (150 wpm) 9% long.
+_MS_BASE = 183
+_MS_PER_LETTER = 71
+_MS_PER_CLAUSE_PAUSE = 477  # , ; :
+_MS_PER_SENTENCE_PAUSE = 615  # . ! ? followed by more text
 
 
 @lru_cache(maxsize=4096)
