@@ -132,7 +132,7 @@ class Timeline:
 # length far better than words, and each comma or sentence break inside a cue adds a pause.
 # Refitted (issue 19) when rep cues put the count first, as a sentence of its own: Piper speaks
 # each sentence apart and joins them with a pause, so a sentence break costs ~615 ms, not 450.
-# Plans of the presets come within 0.2% of the built tracks (mean error 139 ms a cue); the old
+# Plans of the presets come within 0.25% of the built tracks (mean error 140 ms a cue); the old
 # constants on the new cues made plans up to 0.6% short, the first estimate (150 wpm) 9% long.
 _MS_BASE = 183
 _MS_PER_LETTER = 71
