@@ -332,9 +332,9 @@ CONTENT_EDITS = [
     (
         "exercise-bad-template",
         "exercises/knee-sways.yaml",
-        '{count}."',
-        '{cnt}."',
-        ("unknown placeholder {cnt}",),
+        '{side}."',
+        '{sde}."',
+        ("unknown placeholder {sde}",),
     ),
     (
         "exercise-id-mismatch",
@@ -384,6 +384,20 @@ CONTENT_EDITS = [
         "max: 8}",
         "max: 800}",
         ("800 is out of range", "from 1 to 50"),
+    ),
+    (
+        "collection-bad-placeholder",
+        "collection.yaml",
+        "This is {routine}.",
+        "This is {name}.",
+        ("unknown placeholder {name}", "{routine}"),
+    ),
+    (
+        "pronunciation-not-a-word",
+        "pronunciation.yaml",
+        "SI: S I\n",
+        "SI: S I\nS I: ess eye\n",
+        ("'S I' is not a single written word",),
     ),
 ]
 

@@ -121,8 +121,8 @@ class TestBadContent:
 
     def test_unknown_placeholder(self, tmp_path: Path) -> None:
         """A cue template with an unknown placeholder is refused before anything is spoken."""
-        path = write(tmp_path, "knee-sways.yaml", self._exercise_text(**{'{count}."': '{cnt}."'}))
-        with pytest.raises(ContentError, match=r"unknown placeholder \{cnt\}"):
+        path = write(tmp_path, "knee-sways.yaml", self._exercise_text(**{'{side}."': '{sde}."'}))
+        with pytest.raises(ContentError, match=r"unknown placeholder \{sde\}"):
             load_exercise(path)
 
     def test_python_tags_are_not_constructed(self, tmp_path: Path, collection: Collection) -> None:

@@ -91,10 +91,10 @@ class TestDoses:
         """Knee-to-chest reps alternate right and left, counted per side."""
         reps = _speech(compile_timeline(preset("standard")), "knee-to-chest", "rep")
         assert reps[:4] == [
-            "Right knee in, one.",
-            "Left knee in, one.",
-            "Right knee in, two.",
-            "Left knee in, two.",
+            "One. Right knee to your chest.",
+            "One. Left knee to your chest.",
+            "Two. Right knee to your chest.",
+            "Two. Left knee to your chest.",
         ]
         assert len(reps) == 16
 
@@ -164,7 +164,7 @@ class TestGuidance:
         """A welcome with the safety reminder opens, rests announce what is next, a closing line ends."""
         t = compile_timeline(preset("standard"))
         said = _speech(t)
-        assert said[0].startswith("Welcome to SI joint routine, standard")
+        assert said[0] == "Welcome. This is the standard SI joint routine."
         assert any("sharp pain" in s for s in _speech(t, role="safety"))
         assert _speech(t, role="next") == [
             "Next: Knee sways.",

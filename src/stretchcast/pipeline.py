@@ -144,7 +144,12 @@ def build(
 
     estimated = compile_timeline(routine)
     cues, choice = speak_cues(
-        choice, estimated.texts(), options.sample_rate, cache=cue_cache, on_progress=on_progress
+        choice,
+        estimated.texts(),
+        options.sample_rate,
+        cache=cue_cache,
+        on_progress=on_progress,
+        pronunciations=routine.collection.pronunciations,
     )
     timeline = compile_timeline(routine, cues.length_ms)
 

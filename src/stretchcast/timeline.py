@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from stretchcast import words
-from stretchcast.content import Dose, Exercise, Routine
+from stretchcast.content import ADJUSTED, Dose, Exercise, Routine
 
 SpeechMs = Callable[[str], int]
 Kind = Literal["speech", "tone", "silence"]
@@ -126,14 +126,18 @@ class Timeline:
 
 
 # Calibrated against Piper (en_US-joe-medium at rate 1, the default offline voice): least squares
-# over the 115 distinct cues of the three presets, trimmed as the track uses them. Letters predict
-# a cue's length far better than words (mean error 158 ms a cue, against 275 ms fitting words),
-# and each comma or sentence break inside a cue adds a pause. Plans of the presets now come within
-# 0.5% of the built tracks; the old estimate (150 words a minute) made them about 9% too long.
-_MS_BASE = 180
-_MS_PER_LETTER = 72
-_MS_PER_CLAUSE_PAUSE = 490  # , ; :
-_MS_PER_SENTENCE_PAUSE = 450  # . ! ? followed by more text
+# over the cues of the three presets as the tracks use them (467 cues, each counted as often as it
+# is said: that is what a plan's length depends on; countdown words and "Next" sit inside fixed
+# holds and rests, so they are left out), trimmed as the track uses them. Letters predict a cue's
+# length far better than words, and each comma or sentence break inside a cue adds a pause.
+# Refitted (issue 19) when rep cues put the count first, as a sentence of its own: Piper speaks
+# each sentence apart and joins them with a pause, so a sentence break costs ~615 ms, not 450.
+# Plans of the presets come within 0.25% of the built tracks (mean error 140 ms a cue); the old
+# constants on the new cues made plans up to 0.6% short, the first estimate (150 wpm) 9% long.
+_MS_BASE = 183
+_MS_PER_LETTER = 71
+_MS_PER_CLAUSE_PAUSE = 477  # , ; :
+_MS_PER_SENTENCE_PAUSE = 615  # . ! ? followed by more text
 
 
 @lru_cache(maxsize=4096)
@@ -152,6 +156,25 @@ def estimate_speech_ms(text: str) -> int:
         + clauses * _MS_PER_CLAUSE_PAUSE
         + sentences * _MS_PER_SENTENCE_PAUSE
     )
+
+
+def spoken_name(title: str) -> str:
+    """A routine's title as words: "SI joint routine, standard" -> "the standard SI joint routine".
+
+    Titles are written like file names, kind first ("SI joint routine, standard"); read aloud
+    that way they sound like a file name. ``{routine}`` in the welcome and closing lines is this.
+    """
+    adjusted = title.endswith(ADJUSTED)
+    name = title.removesuffix(ADJUSTED).strip()
+    kind, comma, variant = name.rpartition(", ")
+    if comma and kind and variant and "," not in kind:
+        name = f"{variant} {kind}"
+    first = name.partition(" ")[0]
+    if first[:2].istitle():  # "Morning back routine": a capital for the title, not for the word
+        name = first[:1].lower() + name[1:]
+    if first.lower() not in {"the", "a", "an", "my", "your", "our"}:
+        name = f"the {name}"
+    return f"{name}, adjusted" if adjusted else name
 
 
 def _cap(text: str) -> str:
@@ -242,7 +265,7 @@ def compile_timeline(routine: Routine, speech_ms: SpeechMs = estimate_speech_ms)
     # ``speech_ms`` (which, during a build, would synthesize a sentence that is never used).
     minutes = words.minutes(0)
     guesses = {
-        line.format(title=routine.title, minutes=minutes)
+        line.format(title=routine.title, minutes=minutes, routine=spoken_name(routine.title))
         for line in routine.collection.welcome
         if "{minutes}" in line
     }
@@ -264,7 +287,7 @@ def _compile(ctx: _Context, speech_ms: SpeechMs) -> Timeline:
     collection = routine.collection
     w = _Writer(speech_ms)
     guidance = routine.guidance
-    fill = {"title": routine.title, "minutes": ctx.minutes}
+    fill = {"title": routine.title, "minutes": ctx.minutes, "routine": spoken_name(routine.title)}
 
     for line in collection.welcome:
         w.say(line.format(**fill), "welcome", None)
@@ -307,7 +330,7 @@ def _compile(ctx: _Context, speech_ms: SpeechMs) -> Timeline:
     if guidance.chimes:
         w.tone("end", None)
     for line in collection.closing:
-        w.say(line, "closing", None)
+        w.say(line.format(**fill), "closing", None)
     w.pause(1000, "transition", None)  # players cut the very end; leave a breath of silence
 
     ends = [start for _, start, _ in chapters[1:]] + [w.t]
@@ -433,4 +456,5 @@ __all__ = [
     "Timeline",
     "compile_timeline",
     "estimate_speech_ms",
+    "spoken_name",
 ]

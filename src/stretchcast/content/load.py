@@ -27,6 +27,7 @@ from stretchcast.content.model import (
     slugify,
 )
 from stretchcast.content.poses import load_figure
+from stretchcast.content.pronunciation import load_pronunciations
 from stretchcast.content.schema import (
     DESCRIPTION,
     DOSE,
@@ -60,13 +61,13 @@ def load_collection(root: Path | str | None = None) -> Collection:
     album = doc.text("album", required=False, max_len=80) or title
     year = doc.integer("year", lo=1900, hi=2999, required=False)
     introduction = doc.texts("introduction", max_len=400)
-    welcome = doc.texts("welcome")
+    welcome = _spoken_lines(doc, "welcome")
     safety = doc.mapping("safety")
     assert safety is not None  # required=True
     safety_spoken = safety.texts("spoken")
     cautions = safety.texts("cautions", max_len=500)
     safety.finish()
-    closing = doc.texts("closing")
+    closing = _spoken_lines(doc, "closing")
     order_node = doc.texts("exercises", max_items=50, max_len=60)
     doc.finish()
 
@@ -104,7 +105,32 @@ def load_collection(root: Path | str | None = None) -> Collection:
         exercises=tuple(exercises),
         root=root,
         year=year,
+        pronunciations=load_pronunciations(root),
     )
+
+
+#: What the welcome and closing lines may name: the title as written, the routine as words in a
+#: sentence ("the standard SI joint routine"), and its length ("about seven minutes").
+LINE_FIELDS = frozenset({"title", "routine", "minutes"})
+
+
+def _spoken_lines(doc: _yaml.Mapping, key: str) -> tuple[str, ...]:
+    lines = doc.texts(key)
+    for i, line in enumerate(lines):
+        try:
+            names = {name for _, name, _, _ in string.Formatter().parse(line) if name is not None}
+        except ValueError as err:
+            raise doc.error(
+                f"item {i + 1} is malformed ({err})", key=key, fix="Use {routine} and {minutes}."
+            ) from None
+        unknown = sorted(names - LINE_FIELDS)
+        if unknown:
+            raise doc.error(
+                f"item {i + 1} has an unknown placeholder {{{unknown[0]}}}",
+                key=key,
+                fix=f"Allowed here: {', '.join('{' + n + '}' for n in sorted(LINE_FIELDS))}.",
+            )
+    return lines
 
 
 def _identifier(doc: _yaml.Mapping, key: str) -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from stretchcast.content.pronunciation import NONE, Pronunciations
 from stretchcast.content.schema import DOSE_FIELDS, MAX_NUMBER_CHARS, PACE_FACTOR_RANGE, dose_field
 from stretchcast.errors import ContentError, UsageError, Where, did_you_mean, shown
 
@@ -176,6 +177,8 @@ class Collection:
     exercises: tuple[Exercise, ...]
     root: Path
     year: int | None = None  # the edition's year, for the tags (a year in the file keeps builds reproducible)
+    #: How the voices say words they get wrong (``pronunciation.yaml``); applied to every cue.
+    pronunciations: Pronunciations = NONE
 
     @property
     def routines_dir(self) -> Path:

@@ -9,8 +9,9 @@ with light fallbacks everywhere else.
 
 from __future__ import annotations
 
+import base64
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -18,7 +19,11 @@ from pathlib import Path
 from stretchcast import words
 from stretchcast.content import Collection, Dose, Exercise, Range, Routine
 from stretchcast.notebook.figures import figure_html
+from stretchcast.notebook.model import default_voice
+from stretchcast.sound.say import say
 from stretchcast.timeline import Timeline
+from stretchcast.voices import Choice, choose_voice
+from stretchcast.voices.cache import CueCache
 
 _TEXT = "var(--jp-content-font-color1, #1f1f1f)"
 _MUTED = "var(--jp-content-font-color2, #5a5a5a)"
@@ -94,8 +99,57 @@ def dose_lines(exercise: Exercise, dose: Dose | None = None) -> tuple[DoseLine, 
     return tuple(lines)
 
 
-def exercise_card(exercise: Exercise, dose: Dose | None = None, *, number: int | None = None) -> str:
-    """A card for one exercise: name, what it is for, position, setup and steps, dose and range, cautions."""
+#: Turns an instruction into MP3 bytes of it spoken (``speaker`` makes one); the cards' play buttons.
+Speaker = Callable[[str], bytes]
+_PLAY = "height:26px;width:170px;vertical-align:middle;margin-left:8px"
+
+
+def speaker(collection: Collection, voice: str | None = None, *, offline: bool = False) -> Speaker:
+    """Speak instructions as a track would (``sound.say``: the collection's pronunciations, cue levels).
+
+    ``voice`` is an engine name, else ``$STRETCHCAST_VOICE``, else "auto"; it is chosen on the
+    first line spoken, and every line goes through the user's cue cache.
+    """
+    chosen: list[Choice] = []
+    cache = CueCache.default()
+
+    def speak(text: str) -> bytes:
+        if not chosen:
+            chosen.append(choose_voice(voice or default_voice(), offline=offline))
+        said = say(text, chosen[0].voice, pronunciations=collection.pronunciations, cache=cache)
+        return said.encode("mp3")
+
+    return speak
+
+
+def _play(text: str, speak: Speaker | None) -> str:
+    """A small player for ``text`` spoken, or nothing without a speaker."""
+    if speak is None:
+        return ""
+    data = base64.b64encode(speak(text)).decode("ascii")
+    return (
+        f'<audio controls preload="none" style="{_PLAY}" title="{_e("Play: " + text)}" '
+        f'src="data:audio/mpeg;base64,{data}"></audio>'
+    )
+
+
+def _spoken_list(items: Iterable[str], tag: str, speak: Speaker | None) -> str:
+    inner = "".join(f"<li>{_e(item)}{_play(item, speak)}</li>" for item in items)
+    return f'<{tag} style="margin:2px 0 6px 0;padding-left:22px">{inner}</{tag}>'
+
+
+def exercise_card(
+    exercise: Exercise,
+    dose: Dose | None = None,
+    *,
+    number: int | None = None,
+    speak: Speaker | None = None,
+) -> str:
+    """A card for one exercise: name, what it is for, position, setup and steps, dose and range, cautions.
+
+    With ``speak`` (see :func:`speaker`), each instruction of the setup and steps gets a small
+    player with it spoken.
+    """
     heading = f"{number}. {exercise.name}" if number is not None else exercise.name
     rows = [
         (
@@ -114,9 +168,9 @@ def exercise_card(exercise: Exercise, dose: Dose | None = None, *, number: int |
         f"<div><b>Position:</b> {_e(exercise.position)}</div>",
         figure_html(exercise),
         f'<h4 style="{_H}">Getting ready</h4>',
-        _list(exercise.setup),
+        _spoken_list(exercise.setup, "ul", speak),
         f'<h4 style="{_H}">Steps</h4>',
-        _list(exercise.steps, "ol"),
+        _spoken_list(exercise.steps, "ol", speak),
         f'<h4 style="{_H}">Dose</h4>',
         table(("", "standard" if dose is None else "this routine", "allowed"), rows, raw=True),
     ]

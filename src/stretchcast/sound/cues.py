@@ -6,6 +6,12 @@ mostly waits on the network). Engine output is rounded to 16-bit PCM before anyt
 is exactly what the cache stores, so a track built from the cache is bit-identical to the one
 built fresh. The cache also keeps each cue as prepared for the track (with its true peak), so a
 rebuild reads it back instead of decoding and measuring it again.
+
+A cue is asked for by its written text (what the timeline, captions and manifest hold) and spoken
+by its *spoken* text: the collection's pronunciation table applied (``SI`` -> ``S I``). This is the
+one place a cue's text becomes what an engine is asked to say, and the cue cache is keyed by the
+spoken text, so no engine sees a written form and a new table entry re-speaks only the cues it
+changes, once. Written texts that say the same thing share one spoken cue.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 import numpy as np
 import numpy.typing as npt
 
+from stretchcast.content.pronunciation import NONE, Pronunciations
 from stretchcast.errors import VoiceError
 from stretchcast.progress import ProgressCallback, no_progress
 from stretchcast.sound.prepared import get_prepared, put_prepared
@@ -35,6 +42,7 @@ class CueSet:
 
     ``synthesized`` counts the cues the engine spoke; ``cached`` those the cache gave back.
     ``on_progress`` is told of every cue made, as stage "speak" (see :mod:`stretchcast.progress`).
+    ``pronunciations`` turns each written text into what the voice is asked to say.
     """
 
     def __init__(
@@ -44,11 +52,13 @@ class CueSet:
         *,
         cache: CueCache | None = None,
         on_progress: ProgressCallback = no_progress,
+        pronunciations: Pronunciations = NONE,
     ) -> None:
         self.voice = voice
         self.sample_rate = sample_rate
         self.cache = cache
         self.on_progress = on_progress
+        self.pronunciations = pronunciations
         self._audio: dict[str, Samples] = {}
         self._peaks: dict[str, float] = {}
         self._energy: dict[str, npt.NDArray[np.float64]] = {}
@@ -71,26 +81,28 @@ class CueSet:
 
     def prepare(self, texts: Iterable[str]) -> None:
         """Make every cue in ``texts`` that is not made yet: from the cache, else from the engine."""
-        new: list[str] = []
+        wanted: dict[str, list[str]] = {}  # spoken text -> the written texts that say it
         for text in dict.fromkeys(texts):
-            if text in self._audio:
-                continue
-            prepared = self._prepared(text)
+            if text not in self._audio:
+                wanted.setdefault(self.pronunciations.spoken(text), []).append(text)
+        new: list[str] = []
+        for spoken, written in wanted.items():
+            prepared = self._prepared(spoken)
             if prepared is not None:
-                self._accept(text, prepared)
+                self._accept(written, prepared)
                 self.cached += 1
                 continue
-            speech = self._cached(text)
+            speech = self._cached(spoken)
             if speech is None:
-                new.append(text)
+                new.append(spoken)
             else:
-                self._keep(text, speech)
+                self._keep(written, spoken, speech)
                 self.cached += 1
         log.debug("cues: %d new, %d from the cache", len(new), self.cached)
         ready = len(self._audio)
-        self.on_progress("speak", ready, ready + len(new))
+        self.on_progress("speak", ready, ready + sum(len(wanted[spoken]) for spoken in new))
         if new:
-            self._speak_all(new)
+            self._speak_all({spoken: wanted[spoken] for spoken in new})
 
     def _prepared(self, text: str) -> PreparedCue | None:
         if self.cache is None:
@@ -100,12 +112,13 @@ class CueSet:
     def _cached(self, text: str) -> Speech | None:
         return self.cache.get(self.identity, text) if self.cache is not None else None
 
-    def _speak_all(self, texts: list[str]) -> None:
+    def _speak_all(self, texts: dict[str, list[str]]) -> None:
+        """Speak each spoken text in ``texts`` and keep it for the written texts it stands for."""
         workers = min(parallelism(self.voice), len(texts))
-        total = len(self._audio) + len(texts)
+        total = len(self._audio) + sum(len(written) for written in texts.values())
         if workers == 1:
-            for text in texts:
-                self._accept_new(text, self._speak(text))
+            for text, written in texts.items():
+                self._accept_new(written, text, self._speak(text))
                 self.on_progress("speak", len(self._audio), total)
             return
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"{self.voice.name}-cue") as pool:
@@ -113,7 +126,8 @@ class CueSet:
             try:
                 # results (and so reports) are taken on this thread, whichever worker spoke them
                 for future in as_completed(futures):
-                    self._accept_new(futures[future], future.result())
+                    spoken = futures[future]
+                    self._accept_new(texts[spoken], spoken, future.result())
                     self.on_progress("speak", len(self._audio), total)
             except BaseException:
                 # The first failure ends the build: start nothing more, wait only for what runs.
@@ -132,30 +146,31 @@ class CueSet:
             )
         return speech.quantized()
 
-    def _accept_new(self, text: str, speech: Speech) -> None:
+    def _accept_new(self, written: list[str], spoken: str, speech: Speech) -> None:
         prepared = prepare_cue(speech, self.sample_rate)
-        self._accept(text, prepared)  # checks the audio before anything is cached
+        self._accept(written, prepared)  # checks the audio before anything is cached
         self.synthesized += 1
-        if self.cache is not None and self.cache.put(self.identity, text, speech):
-            put_prepared(self.cache, self.identity, text, self.sample_rate, prepared)
+        if self.cache is not None and self.cache.put(self.identity, spoken, speech):
+            put_prepared(self.cache, self.identity, spoken, self.sample_rate, prepared)
 
-    def _keep(self, text: str, speech: Speech) -> None:
+    def _keep(self, written: list[str], spoken: str, speech: Speech) -> None:
         """Prepare a cue the cache gave back, and keep it prepared for next time."""
         prepared = prepare_cue(speech, self.sample_rate)
-        self._accept(text, prepared)
+        self._accept(written, prepared)
         if self.cache is not None:
-            put_prepared(self.cache, self.identity, text, self.sample_rate, prepared)
+            put_prepared(self.cache, self.identity, spoken, self.sample_rate, prepared)
 
-    def _accept(self, text: str, prepared: PreparedCue) -> None:
+    def _accept(self, written: list[str], prepared: PreparedCue) -> None:
         if not len(prepared.samples):
             raise VoiceError(
-                f"the {self.voice.name} voice returned silence for {text!r}",
+                f"the {self.voice.name} voice returned silence for {written[0]!r}",
                 fix="Try another voice with --voice.",
             )
-        self._audio[text] = prepared.samples
-        self._peaks[text] = prepared.true_peak_dbtp
-        self._energy[text] = prepared.energy
-        log.debug("cue %r: %.0f ms", text, len(prepared.samples) * 1000 / self.sample_rate)
+        for text in written:
+            self._audio[text] = prepared.samples
+            self._peaks[text] = prepared.true_peak_dbtp
+            self._energy[text] = prepared.energy
+            log.debug("cue %r: %.0f ms", text, len(prepared.samples) * 1000 / self.sample_rate)
 
     def __getitem__(self, text: str) -> Samples:
         audio = self._audio.get(text)
@@ -238,8 +253,12 @@ def speak_cues(
     *,
     cache: CueCache | None = None,
     on_progress: ProgressCallback = no_progress,
+    pronunciations: Pronunciations = NONE,
 ) -> tuple[CueSet, Choice]:
     """Every cue in ``texts`` made with ``choice``'s voice, and the choice that made them.
+
+    Each text is spoken as ``pronunciations`` says (the routine's collection's table), and kept
+    under its written text.
 
     If a voice picked by "auto" fails partway (Google stops answering), the build starts over with
     the next engine, so that one track never mixes two voices; the cues already spoken stay in the
@@ -248,7 +267,9 @@ def speak_cues(
     """
     wanted = list(texts)
     while True:
-        cues = CueSet(choice.voice, sample_rate, cache=cache, on_progress=on_progress)
+        cues = CueSet(
+            choice.voice, sample_rate, cache=cache, on_progress=on_progress, pronunciations=pronunciations
+        )
         try:
             cues.prepare(wanted)
         except VoiceError as err:
