@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from stretchcast.cli.main import main
 from stretchcast.content import Collection, load_routine
 from stretchcast.errors import VoiceError
 from stretchcast.notebook.model import RoutineModel
+from stretchcast.notebook.serving import ServingPanel
 from stretchcast.notebook.view import (
     RoutineBuilder,
     RoutineSource,
@@ -22,6 +24,7 @@ from stretchcast.notebook.view import (
     tracks_table,
 )
 from stretchcast.pipeline import BuildOptions
+from stretchcast.serve.server import start_background
 from stretchcast.voices import Choice, EngineStatus
 from stretchcast.voices.cache import CACHE_ENV
 from stretchcast.words import clock
@@ -485,6 +488,32 @@ class TestAsAPersonMeetsIt:
         assert f"<b>{clock(manifest['duration_ms'])}</b></span> exact" in c.summary.value
         c.exercises["tall-cobra"].sliders["sets"].value = 2  # new cues ("Set 2 of 2"): not all cached
         assert builder.model.exact_ms == 0 and "</span> estimated" in c.summary.value
+
+
+class TestServingPanel:
+    """notebooks/03 serves until Stop is pressed, and shows a link only while it works."""
+
+    def test_serves_until_stopped(self, tmp_path: Path) -> None:
+        """The link answers while the panel runs; after Stop the port is closed and no link is shown."""
+        (tmp_path / "audio").mkdir()
+        panel = ServingPanel(start_background(tmp_path / "audio"), folder=str(tmp_path / "audio"))
+        url = panel.server.url
+        assert f'href="{url}/"' in panel.link.value and "Stop serving" in panel.link.value
+        with urllib.request.urlopen(url + "/", timeout=10) as answer:
+            assert answer.status == 200
+        panel.stop_button.click()
+        assert "http" not in panel.link.value and panel.link.value.startswith("Stopped")
+        assert panel.stop_button.disabled
+        with pytest.raises(OSError):
+            urllib.request.urlopen(url + "/", timeout=10)
+        panel.stop()  # a second stop does nothing
+
+    def test_notebook_never_stops_it_itself(self) -> None:
+        """notebooks/03 shows the panel and has no cell that stops the server behind the user's back."""
+        cells = read_notebook(REPO / "notebooks" / "03-export.ipynb")["cells"]
+        code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+        assert any("ServingPanel(start_background(" in source for source in code)
+        assert not any(".stop()" in source for source in code)
 
 
 class TestExport:
