@@ -27,8 +27,9 @@ demo: $(STAMP)
 	$(BIN)/stretchcast build standard --offline
 
 # JupyterLab from .venv, so its kernel ("Python 3") is this environment, with stretchcast in it.
+# (Jupyter refuses to run as root without --allow-root: containers and CI machines run as root.)
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests notebooks benchmarks
