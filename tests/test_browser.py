@@ -471,20 +471,20 @@ class TestJupyterLab:
             voice = page.locator(
                 ".widget-dropdown", has=page.locator(".widget-label", has_text="Voice")
             ).locator("select")
-            labels = voice.locator("option").all_inner_texts()
+            labels = [t.replace("\xa0", " ") for t in voice.locator("option").all_inner_texts()]
             assert any(t.startswith("gtts: unavailable (gTTS unreachable") for t in labels), labels
             page.locator(".widget-button", has_text="Render").click()
             page.wait_for_function(
                 "() => { const a = document.querySelector('audio'); return a && a.readyState >= 1; }",
                 timeout=RENDER_MS,
             )
-            voice.select_option(value=next(t for t in labels if t.startswith("gtts")))
-            note = page.locator(".jp-OutputArea-output", has_text="The gtts voice cannot speak here")
+            voice.select_option(index=next(i for i, t in enumerate(labels) if t.startswith("gtts")))
+            note = page.locator(".jp-RenderedHTML", has_text="The gtts voice cannot speak here")
             note.wait_for(timeout=20_000)
             _save(page, tmp_path, "lab-builder-voice-unavailable.png")
             page.locator(".widget-button", has_text="Render").click()
             page.locator(".widget-html", has_text="Not rendered").wait_for(timeout=RENDER_MS)
-            reason = page.locator(".jp-OutputArea-output", has_text="gTTS unreachable").first
+            reason = page.locator(".jp-RenderedHTML", has_text="gTTS unreachable").first
             reason.wait_for()
             audio_shown = page.evaluate(
                 "() => [...document.querySelectorAll('audio')].some(a => a.offsetParent !== null)"
@@ -499,13 +499,13 @@ class TestJupyterLab:
             )
             title.fill("")
             title.press("Enter")
-            beside = page.locator(".jp-OutputArea-output", has_text="The title must not be empty.")
+            beside = page.locator(".jp-RenderedHTML", has_text="The title must not be empty.")
             beside.wait_for(timeout=20_000)
             title_box = title.bounding_box()
             beside_box = beside.bounding_box()
             title.scroll_into_view_if_needed()
             _save(page, tmp_path, "lab-builder-title-problem.png", full_page=False)
-            still_failed = page.locator(".jp-OutputArea-output", has_text="gTTS unreachable").count()
+            still_failed = page.locator(".jp-RenderedHTML", has_text="gTTS unreachable").count()
         assert not audio_shown
         assert "--" not in reason_text and "Voice list" in reason_text
         assert render_box and reason_box and 0 <= reason_box["y"] - render_box["y"] < 120

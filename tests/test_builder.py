@@ -358,6 +358,14 @@ class TestNamingAndLength:
         assert model.slug == "evening-gently" and model.routine is not None
         assert model.routine.slug == "evening-gently"
 
+    def test_emptied_title_keeps_file_name(self, model: RoutineModel) -> None:
+        """While the title is emptied to type another, the file name stays as it was."""
+        model.title = "Evening"
+        model.title = ""
+        assert model.slug == "evening" and model.problem_about == "title"
+        model.title = "Night"
+        assert model.slug == "night"
+
     def test_typed_file_name_kept(self, model: RoutineModel, tmp_path: Path) -> None:
         """A typed file name names the files whatever the title; a preset brings the title's back."""
         model.file_name = "evening"

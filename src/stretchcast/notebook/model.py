@@ -368,10 +368,15 @@ class RoutineModel(HasTraits):
             return title, "The title needs a letter or a digit, to name the files after it."
         return title, ""
 
-    def _file_name(self, title: str) -> tuple[str, str]:
-        """The name the files get, and the problem with the one typed ("" if none)."""
+    def _file_name(self, title: str, title_ok: bool) -> tuple[str, str]:
+        """The name the files get, and the problem with the one typed ("" if none).
+
+        While the title cannot be used (emptied to type another), the name stays as it was.
+        """
         typed = self.file_name.strip()
         if not typed:
+            if not title_ok and self.slug:
+                return self.slug, ""
             return slugify(title) or "routine", ""
         if slugify(typed) != typed:
             example = slugify(typed) or "my-routine"
@@ -388,7 +393,7 @@ class RoutineModel(HasTraits):
     def _recompute(self) -> None:
         title, problem = self._title()
         about = "title" if problem else ""
-        slug, name_problem = self._file_name(title)
+        slug, name_problem = self._file_name(title, title_ok=not problem)
         if name_problem and not problem:
             problem, about = name_problem, "file_name"
         items = tuple(

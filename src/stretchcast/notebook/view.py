@@ -577,6 +577,7 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
             if not done:
                 self._clear_result()
                 c.progress.bar_style = "danger"
+                c.progress.layout.visibility = "hidden"  # an empty red bar says nothing
                 c.status.value = "<b style='color:#a4262c'>Not rendered.</b> Why, just below:"
         if done:
             with self._reporting("measuring the length", "plan"):
