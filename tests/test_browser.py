@@ -1,4 +1,5 @@
-"""The phone page in a real browser: Debian's headless Chromium, driven by Playwright, at 375 px.
+"""Real pages in a real browser (Debian's headless Chromium, driven by Playwright): the phone page at
+375 px, and the routine builder notebook in the project's JupyterLab (`make lab`), as people meet them.
 
 CI installs Chromium (.ci/run) and sets CI, so there this test always runs. Elsewhere it is
 skipped, with the reason, only when Chromium or Playwright is missing. Screenshots go to the
