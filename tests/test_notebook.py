@@ -429,6 +429,13 @@ class TestAsAPersonMeetsIt:
         builder.controls.voice.value = "piper"
         assert builder.message() is None
 
+    def test_offline_builder_never_asks_google(self, collection: Collection, tmp_path: Path) -> None:
+        """A builder made offline checks the engines without Google and says so in the Voice list."""
+        builder = RoutineBuilder(RoutineModel(collection, voice="fake"), out_dir=tmp_path, offline=True)
+        labels = {value: label for label, value in builder.controls.voice.options}
+        assert labels["gtts"] == "gtts: unavailable (not tried: the builder was made offline)"
+        assert builder.model.lengths.auto_engine in ("piper", "espeak")
+
     def test_file_name_follows_title_until_typed(self, builder: RoutineBuilder, tmp_path: Path) -> None:
         """The file name follows the title until typed; then render and save use it; emptied, it
         follows the title again."""

@@ -23,6 +23,7 @@ _BUILDER_WORDS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r" with --voice\b"), " from the Voice list"),
     (re.compile(r"--voice (\w+)"), r"\1 (in the Voice list)"),
     (re.compile(r"--voice\b"), "the Voice list"),
+    (re.compile(r"not tried: --offline"), "not tried: the builder was made offline"),
     (re.compile(r"--pace\b"), "the Pace slider"),
     (re.compile(r"--name\b"), "the File name"),
 )

@@ -77,7 +77,11 @@ def _voice_options(current: str, statuses: Sequence[EngineStatus] = ()) -> list[
     options = [(auto, "auto")]
     for name in ENGINES:
         status = by_name.get(name)
-        label = name if status is None or status.available else f"{name}: unavailable ({status.detail})"
+        label = (
+            name
+            if status is None or status.available
+            else f"{name}: unavailable ({builder_words(status.detail)})"
+        )
         options.append((label, name))
     if current not in {value for _, value in options}:
         options.append((current, current))  # e.g. "fake" under test, or a routine file's voice
@@ -421,7 +425,7 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
         if status is not None and not status.available:
             self._tell(
                 "guidance",
-                f"The {status.name} voice cannot speak here: {status.detail}.\n"
+                f"The {status.name} voice cannot speak here: {status.detail.rstrip('.')}.\n"
                 "  Choose another voice from the Voice list.",
                 problem=True,
             )
