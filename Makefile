@@ -2,6 +2,7 @@
 #   make demo   render the standard routine offline and print where the MP3 is
 #   make test   lint, type-check, and run every test (unit tests and notebooks)
 #   make notebooks-html   run the notebooks and save them as HTML beside them, for sharing
+#   make lab    open JupyterLab on notebooks/, in this project's environment
 #   make bench  time builds against the MP3 encoder and the naive way; writes benchmarks/RESULTS.md
 
 PYTHON ?= python3
@@ -9,7 +10,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint unit bench notebooks-html clean
+.PHONY: install demo lab test lint unit bench notebooks-html clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +25,11 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/stretchcast build standard --offline
+
+# JupyterLab from .venv, so its kernel ("Python 3") is this environment, with stretchcast in it.
+# (Jupyter refuses to run as root without --allow-root: containers and CI machines run as root.)
+lab: $(STAMP)
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests notebooks benchmarks

@@ -1,4 +1,5 @@
-"""The phone page in a real browser: Debian's headless Chromium, driven by Playwright, at 375 px.
+"""Real pages in a real browser (Debian's headless Chromium, driven by Playwright): the phone page at
+375 px, and the routine builder notebook in the project's JupyterLab (`make lab`), as people meet them.
 
 CI installs Chromium (.ci/run) and sets CI, so there this test always runs. Elsewhere it is
 skipped, with the reason, only when Chromium or Playwright is missing. Screenshots go to the
@@ -7,10 +8,19 @@ test's temporary folder, and also to $STRETCHCAST_SCREENSHOTS when that is set, 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import re
+import secrets
 import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -26,6 +36,7 @@ from ._library import MORNING_CHAPTERS, MORNING_CUES, make_library
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize
 
+REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("STRETCHCAST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps trying to reach Google's hosts, which a
 # closed network refuses many times a second; --no-sandbox because CI runs as root.
@@ -247,3 +258,257 @@ class TestPhonePage:
             css_applied = page.evaluate("getComputedStyle(document.body).backgroundColor")
         assert len(titles) == 4
         assert css_applied == "rgb(246, 244, 239)"
+
+
+# -- the routine builder in JupyterLab, as a person meets it (issue 20) ----------------------------
+
+LAB_START_S = 120  # a loaded two-core machine can take a minute to bring JupyterLab and a kernel up
+WIDGET_MS = 120_000  # running the builder's cell: importing numpy, scipy, matplotlib; the first plot
+RENDER_MS = 120_000  # the standard routine with the fake voice: mastering and encoding ten minutes
+
+
+@dataclass
+class Lab:
+    """A JupyterLab server of the project's environment on a temporary root folder."""
+
+    url: str
+    token: str
+    root: Path
+    audio: Path
+
+    def notebook(self, name: str) -> str:
+        return f"{self.url}/lab/tree/{name}?token={self.token}"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """`make lab`'s JupyterLab (from this environment), on 127.0.0.1 with a token and a temporary root
+    holding the builder notebook, with the fake voice and temporary audio, routines and cache folders.
+    Stopped at the end, and given up on (the test fails) if it is not up within LAB_START_S."""
+    if _missing() is not None:
+        pytest.skip("needs the browser")  # the browser fixture says why, or fails in CI
+    if importlib.util.find_spec("jupyterlab") is None:
+        message = "JupyterLab is not installed (pip install -e '.[notebook]', as make install does)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    base = tmp_path_factory.mktemp("lab")
+    root = base / "root"
+    root.mkdir()
+    for name in ("02-routine-builder.ipynb",):
+        shutil.copy(REPO / "notebooks" / name, root / name)
+    token = secrets.token_hex(16)
+    port = _free_port()
+    settings = base / "settings"
+    (settings / "@jupyterlab" / "apputils-extension").mkdir(parents=True)
+    # no "get notified about Jupyter news?" toast over the builder (and nothing asked of the internet)
+    (settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings").write_text(
+        '{"fetchNews": "false"}'
+    )
+    env = {
+        **os.environ,
+        "STRETCHCAST_VOICE": "fake",
+        "STRETCHCAST_AUDIO_DIR": str(base / "audio"),
+        "STRETCHCAST_ROUTINES_DIR": str(base / "my-routines"),
+        "STRETCHCAST_CACHE": str(base / "cues"),
+        "STRETCHCAST_GTTS_URL": f"http://127.0.0.1:{_free_port()}",  # Google is a closed port here
+        "JUPYTER_CONFIG_DIR": str(base / "config"),
+        "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
+        "IPYTHONDIR": str(base / "ipython"),
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        f"--LabApp.workspaces_dir={base / 'workspaces'}",
+        f"--LabApp.user_settings_dir={settings}",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LabApp.expose_app_in_browser=True",  # window.jupyterapp, to run commands as the menus do
+        *(["--allow-root"] if os.geteuid() == 0 else []),  # CI runs as root
+    ]
+    log = (base / "lab.log").open("wb")
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + LAB_START_S
+        while True:
+            if process.poll() is not None:
+                pytest.fail(
+                    f"JupyterLab exited ({process.returncode}): {(base / 'lab.log').read_text()[-2000:]}"
+                )
+            try:
+                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=5) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"JupyterLab did not answer within {LAB_START_S} s")
+            time.sleep(0.5)
+        yield Lab(url, token, root, base / "audio")
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def _run_builder(browser: Browser, lab: Lab) -> tuple[BrowserContext, Page]:
+    """Open the builder notebook in JupyterLab, run all its cells, and wait for the builder."""
+    # tall, so that the whole builder is on screen (JupyterLab scrolls inside the page, not the page)
+    context = browser.new_context(viewport={"width": 1280, "height": 2600})
+    page = context.new_page()
+    page.goto(lab.notebook("02-routine-builder.ipynb"))
+    page.wait_for_selector(".jp-NotebookPanel", timeout=WIDGET_MS)
+    page.wait_for_function("() => window.jupyterapp !== undefined")
+    # the kernel (this environment's "Python 3") is up and idle, as the status bar says
+    page.locator(".jp-StatusBar-TextItem", has_text="| Idle").wait_for(timeout=WIDGET_MS)
+    # Run > Run All Cells; not awaited (its promise ends with the cells), the builder is awaited below
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    page.locator(".widget-button", has_text="Render").wait_for(timeout=WIDGET_MS)
+    page.wait_for_function(  # the plot is drawn once the builder has shown its first plan
+        "() => [...document.querySelectorAll('.widget-image')].some(i => i.naturalWidth > 0)",
+        timeout=WIDGET_MS,
+    )
+    return context, page
+
+
+def _summary(page: Page) -> str:
+    text: str = page.locator(".widget-html", has_text="cues to speak").first.inner_text()
+    return text
+
+
+def _seconds(clock_text: str) -> int:
+    """'10:34' or '1:02:03' as seconds."""
+    seconds = 0
+    for part in clock_text.split(":"):
+        seconds = seconds * 60 + int(part)
+    return seconds
+
+
+def _reps_slider(page: Page) -> Any:
+    """The knee sways' Reps slider (the innermost box holding the exercise's name is its own)."""
+    box = page.locator(".widget-vbox", has=page.get_by_text("Knee sways", exact=True)).last
+    return box.locator(".widget-slider", has=page.locator(".widget-label", has_text="Reps"))
+
+
+class TestJupyterLab:
+    """`make lab`'s JupyterLab runs the builder notebook in Chromium, as a person would use it."""
+
+    def test_slider_and_render(self, browser: Browser, lab: Lab, tmp_path: Path) -> None:
+        """Moving a slider changes the estimate and names the routine "(adjusted)"; Render plays a track
+        as long as the length then shown, which is labelled exact."""
+        context, page = _run_builder(browser, lab)
+        with context:
+            _save(page, tmp_path, "lab-builder-opened.png")
+            before = _summary(page)
+            assert re.search(r"\d+:\d\d estimated", before), before
+            slider = _reps_slider(page)
+            readout = slider.locator(".widget-readout")
+            was = int(readout.inner_text())
+            # as a person does who types a value: into the slider's readout, then Enter
+            readout.click()
+            page.keyboard.press("Control+A")
+            page.keyboard.type(str(was - 1))
+            page.keyboard.press("Enter")
+            page.wait_for_function(
+                "([el, was]) => parseInt(el.textContent) === was - 1", arg=[readout.element_handle(), was]
+            )
+            page.wait_for_function(
+                "before => [...document.querySelectorAll('.widget-html')].some("
+                "e => e.innerText.includes('cues to speak') && e.innerText !== before)",
+                arg=before,
+            )
+            title = page.locator(".widget-text", has=page.locator(".widget-label", has_text="Title")).locator(
+                "input"
+            )
+            assert title.input_value() == "SI joint routine, standard (adjusted)"
+            _save(page, tmp_path, "lab-builder-slider-moved.png")
+            page.locator(".widget-button", has_text="Render").click()
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('.widget-html')].some(e => e.innerText.startsWith('Rendered'))",
+                timeout=RENDER_MS,
+            )
+            page.wait_for_function(
+                "() => { const a = document.querySelector('audio'); return a && a.readyState >= 1; }",
+                timeout=20_000,
+            )
+            duration = page.evaluate("document.querySelector('audio').duration")
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('.widget-html')].some(e => / exact/.test(e.innerText))"
+            )
+            after = _summary(page)
+            shown = re.search(r"(\d+:\d\d) exact", after)
+            assert shown, after
+            page.locator("audio").scroll_into_view_if_needed()
+            _save(page, tmp_path, "lab-builder-rendered.png")
+        mp3s = sorted(p.name for p in lab.audio.glob("*.mp3"))
+        assert mp3s == ["si-joint-routine-standard-adjusted.mp3"]
+        manifest = json.loads((lab.audio / "si-joint-routine-standard-adjusted.json").read_text())
+        assert abs(duration - manifest["duration_ms"] / 1000) < 0.1
+        assert _seconds(shown.group(1)) == manifest["duration_ms"] // 1000
+
+    def test_failed_render_and_messages(self, browser: Browser, lab: Lab, tmp_path: Path) -> None:
+        """The Voice list marks gTTS unavailable here; rendering with it anyway takes the previous track
+        off the screen and says why right under Render; an empty title is reported beside the title."""
+        context, page = _run_builder(browser, lab)
+        with context:
+            voice = page.locator(
+                ".widget-dropdown", has=page.locator(".widget-label", has_text="Voice")
+            ).locator("select")
+            labels = [t.replace("\xa0", " ") for t in voice.locator("option").all_inner_texts()]
+            assert any(t.startswith("gtts: unavailable (gTTS unreachable") for t in labels), labels
+            page.locator(".widget-button", has_text="Render").click()
+            page.wait_for_function(
+                "() => { const a = document.querySelector('audio'); return a && a.readyState >= 1; }",
+                timeout=RENDER_MS,
+            )
+            voice.select_option(index=next(i for i, t in enumerate(labels) if t.startswith("gtts")))
+            note = page.locator(".jp-RenderedHTML", has_text="The gtts voice cannot speak here")
+            note.wait_for(timeout=20_000)
+            _save(page, tmp_path, "lab-builder-voice-unavailable.png")
+            page.locator(".widget-button", has_text="Render").click()
+            page.locator(".widget-html", has_text="Not rendered").wait_for(timeout=RENDER_MS)
+            reason = page.locator(".jp-RenderedHTML", has_text="gTTS unreachable").first
+            reason.wait_for()
+            audio_shown = page.evaluate(
+                "() => [...document.querySelectorAll('audio')].some(a => a.offsetParent !== null)"
+            )
+            render_box = page.locator(".widget-button", has_text="Render").bounding_box()
+            reason_box = reason.bounding_box()
+            reason_text = reason.inner_text()
+            page.locator(".widget-button", has_text="Render").scroll_into_view_if_needed()
+            _save(page, tmp_path, "lab-builder-render-failed.png", full_page=False)
+            title = page.locator(".widget-text", has=page.locator(".widget-label", has_text="Title")).locator(
+                "input"
+            )
+            title.fill("")
+            title.press("Enter")
+            beside = page.locator(".jp-RenderedHTML", has_text="The title must not be empty.")
+            beside.wait_for(timeout=20_000)
+            title_box = title.bounding_box()
+            beside_box = beside.bounding_box()
+            title.scroll_into_view_if_needed()
+            _save(page, tmp_path, "lab-builder-title-problem.png", full_page=False)
+            still_failed = page.locator(".jp-RenderedHTML", has_text="gTTS unreachable").count()
+        assert not audio_shown
+        assert "--" not in reason_text and "Voice list" in reason_text
+        assert render_box and reason_box and 0 <= reason_box["y"] - render_box["y"] < 120
+        assert title_box and beside_box and 0 <= beside_box["y"] - title_box["y"] < 120
+        assert still_failed == 0  # the newer message replaced it

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import traitlets
 
 from stretchcast.content import Collection, Routine, load_collection, load_routine, routine_yaml
 from stretchcast.errors import ContentError, OutputError, UsageError, VoiceError
+from stretchcast.notebook.messages import builder_words
 from stretchcast.notebook.model import (
     AUDIO_DIR_ENV,
     ROUTINES_DIR_ENV,
@@ -349,3 +351,129 @@ class TestOtherCollections:
         collection = self._collection(tmp_path, {})
         with pytest.raises(ContentError, match="no preset routines"):
             RoutineModel(collection, voice="fake")
+
+
+class TestNamingAndLength:
+    """Issue 20 in the model: a file name of one's own, the problem's place, and the exact length."""
+
+    def test_file_name_follows_title(self, model: RoutineModel) -> None:
+        """With no file name typed, the files are named after the title."""
+        model.title = "Evening, gently"
+        assert model.slug == "evening-gently" and model.routine is not None
+        assert model.routine.slug == "evening-gently"
+
+    def test_emptied_title_keeps_file_name(self, model: RoutineModel) -> None:
+        """While the title is emptied to type another, the file name stays as it was."""
+        model.title = "Evening"
+        model.title = ""
+        assert model.slug == "evening" and model.problem_about == "title"
+        model.title = "Night"
+        assert model.slug == "night"
+
+    def test_typed_file_name_kept(self, model: RoutineModel, tmp_path: Path) -> None:
+        """A typed file name names the files whatever the title; a preset brings the title's back."""
+        model.file_name = "evening"
+        model.title = "Something else"
+        assert model.slug == "evening"
+        assert model.save(tmp_path) == tmp_path / "evening.yaml"
+        model.preset = "gentle"
+        assert model.file_name == "" and model.slug == "si-joint-routine-gentle"
+
+    def test_bad_file_name(self, model: RoutineModel) -> None:
+        """A file name that is not plain is a problem about the file name, suggesting a plain one."""
+        model.file_name = "My Evening"
+        assert model.problem_about == "file_name" and "like 'my-evening'" in model.problem
+        with pytest.raises(UsageError):
+            model.checked_routine()
+
+    @pytest.mark.parametrize(
+        ("change", "about"),
+        [({"title": ""}, "title"), ({"file_name": "A B"}, "file_name"), ({}, "")],
+    )
+    def test_problem_says_what_it_is_about(
+        self, model: RoutineModel, change: dict[str, str], about: str
+    ) -> None:
+        """Each problem names the setting it is about, so the view can show it beside that control."""
+        for name, value in change.items():
+            setattr(model, name, value)
+        assert model.problem_about == about and bool(model.problem) == bool(about)
+
+    def test_nothing_ticked_is_about_exercises(self, model: RoutineModel) -> None:
+        """With no exercise ticked, the problem is about the exercises."""
+        with model.batch():
+            for settings in model.exercises.values():
+                settings.include = False
+        assert model.problem_about == "exercises"
+
+    def test_exact_length_from_cache(
+        self, collection: Collection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Once every cue is in the cue cache, the model knows the exact length without speaking,
+        and it is the length the render has."""
+        monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cues"))
+        model = RoutineModel(collection, voice="fake", preset="gentle")
+        for ex_id in ("knee-to-chest", "knee-sways", "knee-stirs"):
+            model.exercises[ex_id].include = False
+        assert model.exact_ms == 0
+        result = model.render(tmp_path / "audio")
+        model.remeasure()
+        assert model.exact_ms == result.timeline.duration_ms
+        spoken: list[str] = []
+        monkeypatch.setattr(
+            "stretchcast.testing.FakeVoice.synthesize", lambda _self, text: spoken.append(text)
+        )
+        again = RoutineModel(collection, voice="fake", preset="gentle")
+        for ex_id in ("knee-to-chest", "knee-sways", "knee-stirs"):
+            again.exercises[ex_id].include = False
+        assert again.exact_ms == result.timeline.duration_ms and spoken == []
+
+    def test_auto_uses_the_engine_it_would_pick(
+        self, collection: Collection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """For "auto" the exact length is the one of the engine auto would pick; unknown, no exact length."""
+        monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cues"))
+        model = RoutineModel(collection, voice="fake", preset="gentle")
+        model.render(tmp_path / "audio")
+        model.voice = "auto"
+        assert model.exact_ms == 0  # what auto picks is not known yet
+        model.lengths.auto_engine = "fake"
+        model.remeasure()
+        assert model.exact_ms > 0
+
+
+class TestBuilderWords:
+    """Messages from the stages below are put into the builder's words."""
+
+    @pytest.mark.parametrize(
+        ("cli", "builder"),
+        [
+            (
+                "Choose another name, or replace it on purpose ('--force', or 'Replace' in the builder).",
+                "Choose another name, or replace it on purpose (tick 'Replace if it exists').",
+            ),
+            (
+                "Check the connection, or use --voice piper (offline).",
+                "Check the connection, or choose piper in the Voice list (it works offline).",
+            ),
+            ("Try again, or use --voice piper.", "Try again, or choose piper in the Voice list."),
+            ("Try another voice with --voice.", "Try another voice from the Voice list."),
+            (
+                "Voices: auto, gtts, piper, espeak ('stretchcast voices' shows which work here).",
+                "Choose a voice from the Voice list.",
+            ),
+            ("Rename it with --force", "Rename it with 'Replace if it exists'"),
+        ],
+    )
+    def test_translated(self, cli: str, builder: str) -> None:
+        """Each command-line option becomes the control that does the same."""
+        assert builder_words(cli) == builder
+
+    def test_every_voice_and_force_fix_translated(self) -> None:
+        """No fix a stage gives names --voice or --force once put into the builder's words."""
+        src = Path(__file__).resolve().parents[1] / "src" / "stretchcast"
+        stages = [*src.glob("voices/*.py"), *src.glob("sound/*.py"), src / "content" / "files.py"]
+        fixes = [
+            m for p in stages for m in re.findall(r'fix=f?"([^"]*--(?:voice|force)\b[^"]*)"', p.read_text())
+        ]
+        assert len(fixes) >= 5  # the stages do speak the command line's language
+        assert [builder_words(f) for f in fixes if re.search(r"--(voice|force)\b", builder_words(f))] == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from stretchcast.cli.main import main
 from stretchcast.content import Collection, load_routine
 from stretchcast.errors import VoiceError
 from stretchcast.notebook.model import RoutineModel
+from stretchcast.notebook.serving import ServingPanel
 from stretchcast.notebook.view import (
     RoutineBuilder,
     RoutineSource,
@@ -22,13 +24,21 @@ from stretchcast.notebook.view import (
     tracks_table,
 )
 from stretchcast.pipeline import BuildOptions
-from stretchcast.voices import Choice
+from stretchcast.serve.server import start_background
+from stretchcast.voices import Choice, EngineStatus
+from stretchcast.voices.cache import CACHE_ENV
 from stretchcast.words import clock
 
 from ._library import manifest as library_manifest
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+#: The engines as a machine without the network sees them (what the Voice list is built from).
+HERE = (
+    EngineStatus("gtts", False, "gTTS unreachable: no network (could not look up translate.google.com)"),
+    EngineStatus("piper", True, "Piper 1.8.0, voice en_US-joe-medium"),
+    EngineStatus("espeak", True, "espeak-ng 1.52"),
+)
 
 
 def read_notebook(path: Path) -> dict[str, Any]:
@@ -56,20 +66,27 @@ def assert_same_plan(builder: RoutineBuilder, data: dict[str, Any]) -> None:
 
 
 def output_text(builder: RoutineBuilder) -> str:
-    """Everything in the builder's output area, as plain text."""
-    parts = []
-    for out in builder.controls.output.outputs:
-        parts.append(out["data"]["text/plain"] if out["output_type"] == "display_data" else out["text"])
-    return "\n".join(parts)
+    """The one message the builder shows now, as plain text ("" when none)."""
+    shown = builder.message()
+    return shown[1] if shown else ""
+
+
+def shown_at(builder: RoutineBuilder) -> str | None:
+    """Where the builder's message is shown now (the control it is about), or None."""
+    shown = builder.message()
+    return shown[0] if shown else None
 
 
 @pytest.fixture
-def builder(collection: Collection, tmp_path: Path) -> RoutineBuilder:
-    """A builder over the real content with the fake voice, writing into a temporary folder."""
+def builder(collection: Collection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RoutineBuilder:
+    """A builder over the real content with the fake voice, writing into a temporary folder, with a
+    cue cache of its own (so whether its length is exact never depends on another test)."""
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cues"))
     return RoutineBuilder(
         RoutineModel(collection, voice="fake"),
         out_dir=tmp_path / "audio",
         routines_dir=tmp_path / "my-routines",
+        statuses=HERE,
     )
 
 
@@ -183,17 +200,19 @@ class TestPlanFollowsSliders:
         assert builder.controls.plot.value is second
 
     def test_problem_disables_actions(self, builder: RoutineBuilder) -> None:
-        """With nothing ticked, or no title, the summary says what to do and Render and Save are disabled."""
+        """With nothing ticked, or no title, the message beside that control says what to do and
+        Render and Save are disabled."""
         builder.controls.title.value = ""
-        assert "The title must not be empty." in builder.controls.summary.value
+        assert builder.message() == ("title", "The title must not be empty.")
         assert builder.controls.render.disabled and builder.controls.save.disabled
         builder.controls.title.value = "Mine"
+        assert builder.message() is None
         for ex in builder.controls.exercises.values():
             ex.include.value = False
-        assert "Tick at least one exercise." in builder.controls.summary.value
+        assert builder.message() == ("exercises", "Tick at least one exercise.")
         assert builder.controls.render.disabled
         builder.controls.exercises["tall-cobra"].include.value = True
-        assert not builder.controls.render.disabled and builder.controls.summary.value.count("Tick") == 0
+        assert not builder.controls.render.disabled and builder.message() is None
 
 
 class TestRenderAndSave:
@@ -255,8 +274,8 @@ class TestRenderAndSave:
         assert "Saved" in output_text(builder) and "reps: 7" in path.read_text()
 
 
-class TestErrorsInTheOutputArea:
-    """Problems are shown under the builder in plain words, never lost."""
+class TestErrorsShown:
+    """Problems are shown in the builder in plain words, never lost."""
 
     def test_voice_unavailable(self, collection: Collection, tmp_path: Path) -> None:
         """A voice that cannot speak is explained, the bar turns red, and nothing is written."""
@@ -264,7 +283,9 @@ class TestErrorsInTheOutputArea:
         def unavailable(name: str, *, offline: bool = False) -> Choice:
             raise VoiceError("the piper voice is not installed", fix="Choose another voice.")
 
-        builder = RoutineBuilder(RoutineModel(collection, choose=unavailable), out_dir=tmp_path / "audio")
+        builder = RoutineBuilder(
+            RoutineModel(collection, choose=unavailable), out_dir=tmp_path / "audio", statuses=HERE
+        )
         builder.controls.render.click()
         assert output_text(builder) == "the piper voice is not installed\n  Choose another voice."
         assert builder.controls.progress.bar_style == "danger"
@@ -316,13 +337,192 @@ class TestErrorsInTheOutputArea:
         assert "Traceback" in text and "RuntimeError" in text
 
     def test_new_action_clears_old_messages(self, builder: RoutineBuilder, tmp_path: Path) -> None:
-        """Each Render or Save starts with a clean output area."""
+        """Each Render or Save replaces the message shown before it."""
         builder.controls.folder.value = ""
         builder.controls.save.click()
         builder.controls.folder.value = str(tmp_path / "ok")
         builder.controls.save.click()
         assert output_text(builder).startswith("Saved")
         assert "no folder" not in output_text(builder)
+
+
+def walk(widget: Any) -> list[Any]:
+    """``widget`` and every widget inside it, depth first."""
+    found = [widget]
+    for child in getattr(widget, "children", ()):
+        found += walk(child)
+    return found
+
+
+class TestAsAPersonMeetsIt:
+    """Issue 20: messages beside their cause in the builder's words, no stale track, visible naming."""
+
+    def test_message_beside_title_replaces_saved(self, builder: RoutineBuilder) -> None:
+        """A bad title is reported beside the Title field, and the older "Saved" message is gone."""
+        builder.controls.save.click()
+        assert shown_at(builder) == "save" and output_text(builder).startswith("Saved")
+        builder.controls.title.value = "x" * 500
+        assert builder.message() == (
+            "title",
+            "The title text is 500 characters long; at most 80 are allowed.",
+        )
+        assert all(not area.outputs for name, area in builder.controls.messages.items() if name != "title")
+        builder.controls.title.value = ""
+        assert builder.message() == ("title", "The title must not be empty.")
+        builder.controls.title.value = "Fine again"
+        assert builder.message() is None
+
+    def test_replace_in_builder_words(self, builder: RoutineBuilder) -> None:
+        """Saving over a file names the "Replace if it exists" tick box, never a command-line option."""
+        builder.controls.save.click()
+        builder.controls.save.click()
+        where, text = builder.message() or ("", "")
+        assert where == "save" and "already exists" in text
+        assert "tick 'Replace if it exists'" in text and "--" not in text
+
+    def test_voice_failure_in_builder_words(self, builder: RoutineBuilder) -> None:
+        """A voice that fails points at the Voice list (no "--voice piper"), beside the Render button."""
+
+        def offline(name: str, *, offline: bool = False) -> Choice:
+            raise VoiceError(
+                "gTTS unreachable: no network (could not look up translate.google.com)",
+                fix="Check the connection, or use --voice piper (offline).",
+            )
+
+        builder.model._choose = offline
+        builder.controls.render.click()
+        where, text = builder.message() or ("", "")
+        assert where == "render"
+        assert text.endswith("Check the connection, or choose piper in the Voice list (it works offline).")
+        assert "--" not in text
+
+    def test_failed_render_clears_previous_track(self, builder: RoutineBuilder) -> None:
+        """After a render fails, the earlier track's player, chapters and links are gone, and the
+        reason is shown right under the Render button."""
+        c = builder.controls
+        only_cobra(builder)
+        c.render.click()
+        assert c.audio.value and c.chapters.value and c.downloads.outputs
+
+        def broken(name: str, *, offline: bool = False) -> Choice:
+            raise VoiceError("the piper voice is not installed", fix="Choose another voice.")
+
+        builder.model._choose = broken
+        c.render.click()
+        assert bytes(c.audio.value) == b"" and c.audio.layout.display == "none"
+        assert c.chapters.value == "" and c.downloads.outputs == ()
+        assert "Not rendered" in c.status.value and c.progress.bar_style == "danger"
+        assert builder.message() == ("render", "the piper voice is not installed\n  Choose another voice.")
+        children = list(builder.children)
+        render_row = next(i for i, w in enumerate(children) if c.render in getattr(w, "children", ()))
+        assert children[render_row + 1] is c.messages["render"]
+
+    def test_unavailable_engines_marked(self, builder: RoutineBuilder) -> None:
+        """The Voice list marks an engine that cannot work here, with the reason, and says what auto uses;
+        choosing it explains, beside the list."""
+        labels = {value: label for label, value in builder.controls.voice.options}
+        assert labels["gtts"] == (
+            "gtts: unavailable (gTTS unreachable: no network (could not look up translate.google.com))"
+        )
+        assert labels["piper"] == "piper" and labels["auto"] == "auto (uses piper here)"
+        builder.controls.voice.value = "gtts"
+        where, text = builder.message() or ("", "")
+        assert where == "guidance" and text.startswith("The gtts voice cannot speak here: gTTS unreachable")
+        builder.controls.voice.value = "piper"
+        assert builder.message() is None
+
+    def test_offline_builder_never_asks_google(self, collection: Collection, tmp_path: Path) -> None:
+        """A builder made offline checks the engines without Google and says so in the Voice list."""
+        builder = RoutineBuilder(RoutineModel(collection, voice="fake"), out_dir=tmp_path, offline=True)
+        labels = {value: label for label, value in builder.controls.voice.options}
+        assert labels["gtts"] == "gtts: unavailable (not tried: the builder was made offline)"
+        assert builder.model.lengths.auto_engine in ("piper", "espeak")
+
+    def test_file_name_follows_title_until_typed(self, builder: RoutineBuilder, tmp_path: Path) -> None:
+        """The file name follows the title until typed; then render and save use it; emptied, it
+        follows the title again."""
+        c = builder.controls
+        only_cobra(builder)
+        assert c.file_name.value == "cobra-only"
+        c.file_name.value = "cobra-slow"
+        c.title.value = "Cobra, slowly"
+        assert c.file_name.value == "cobra-slow" and builder.model.slug == "cobra-slow"
+        c.render.click()
+        c.save.click()
+        assert (tmp_path / "audio" / "cobra-slow.mp3").is_file()
+        assert (tmp_path / "my-routines" / "cobra-slow.yaml").is_file()
+        assert "cobra-slow.mp3" in c.naming.value
+        c.file_name.value = ""
+        assert c.file_name.value == "cobra-slowly"
+
+    def test_bad_file_name_beside_it(self, builder: RoutineBuilder) -> None:
+        """A file name that is not a plain name is explained beside it, with one that would do."""
+        builder.controls.file_name.value = "My Slow"
+        where, text = builder.message() or ("", "")
+        assert where == "title" and "like 'my-slow'" in text
+        assert builder.controls.render.disabled and builder.controls.save.disabled
+
+    def test_adjusted_only_when_not_named(self, builder: RoutineBuilder) -> None:
+        """Moving a slider marks a preset's title "(adjusted)" and says so beside it; a title of one's
+        own is left alone."""
+        c = builder.controls
+        c.exercises["knee-sways"].sliders["reps"].value = 5
+        assert c.title.value == "SI joint routine, standard (adjusted)"
+        assert "(adjusted)" in c.naming.value and "si-joint-routine-standard-adjusted.mp3" in c.naming.value
+        c.start_over.click()
+        c.title.value = "My mornings"
+        c.exercises["knee-sways"].sliders["reps"].value = 5
+        assert c.title.value == "My mornings" and "adjusted" not in c.naming.value
+
+    def test_each_slider_shows_its_range(self, builder: RoutineBuilder, collection: Collection) -> None:
+        """Beside every slider is the range it allows, as the content gives it."""
+        for ex in collection.exercises:
+            texts = [w.value for w in walk(builder.controls.exercises[ex.id].box) if hasattr(w, "value")]
+            for field in ("reps", "rest"):
+                rng = ex.ranges.of(field)
+                unit = " s" if field == "rest" else ""
+                want = f"{rng.min:g}{unit}" if rng.min == rng.max else f"{rng.min:g} to {rng.max:g}{unit}"
+                assert any(isinstance(t, str) and f">{want}<" in t for t in texts), (ex.id, field, want)
+        all_text = " ".join(str(getattr(w, "value", "")) for w in walk(builder))
+        assert ">1 to 10<" in all_text and ">0.5 to 2<" in all_text
+
+    def test_length_exact_once_cached(self, builder: RoutineBuilder, tmp_path: Path) -> None:
+        """The length is labelled an estimate until every cue is cached; then it is the render's exact one."""
+        only_cobra(builder)
+        c = builder.controls
+        assert f"<b>{clock(builder.model.duration_ms)}</b></span> estimated" in c.summary.value
+        c.render.click()
+        manifest = json.loads((tmp_path / "audio" / "cobra-only.json").read_text())
+        assert builder.model.exact_ms == manifest["duration_ms"]
+        assert f"<b>{clock(manifest['duration_ms'])}</b></span> exact" in c.summary.value
+        c.exercises["tall-cobra"].sliders["sets"].value = 2  # new cues ("Set 2 of 2"): not all cached
+        assert builder.model.exact_ms == 0 and "</span> estimated" in c.summary.value
+
+
+class TestServingPanel:
+    """notebooks/03 serves until Stop is pressed, and shows a link only while it works."""
+
+    def test_serves_until_stopped(self, tmp_path: Path) -> None:
+        """The link answers while the panel runs; after Stop the port is closed and no link is shown."""
+        (tmp_path / "audio").mkdir()
+        panel = ServingPanel(start_background(tmp_path / "audio"), folder=str(tmp_path / "audio"))
+        url = panel.server.url
+        assert f'href="{url}/"' in panel.link.value and "Stop serving" in panel.link.value
+        with urllib.request.urlopen(url + "/", timeout=10) as answer:
+            assert answer.status == 200
+        panel.stop_button.click()
+        assert "http" not in panel.link.value and panel.link.value.startswith("Stopped")
+        assert panel.stop_button.disabled
+        with pytest.raises(OSError):
+            urllib.request.urlopen(url + "/", timeout=10)
+        panel.stop()  # a second stop does nothing
+
+    def test_notebook_never_stops_it_itself(self) -> None:
+        """notebooks/03 shows the panel and has no cell that stops the server behind the user's back."""
+        cells = read_notebook(REPO / "notebooks" / "03-export.ipynb")["cells"]
+        code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+        assert any("ServingPanel(start_background(" in source for source in code)
+        assert not any(".stop()" in source for source in code)
 
 
 class TestExport:

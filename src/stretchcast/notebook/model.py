@@ -42,6 +42,7 @@ from stretchcast.content import (
     slugify,
 )
 from stretchcast.errors import ContentError, UsageError, Where
+from stretchcast.notebook.lengths import CachedLengths
 from stretchcast.notebook.plots import PlotData, plot_data
 from stretchcast.pipeline import BuildOptions, BuildResult, build, plan
 from stretchcast.progress import ProgressCallback, no_progress
@@ -171,6 +172,8 @@ class RoutineModel(HasTraits):
 
     preset = Unicode(help="the preset last started from")
     title = Unicode()
+    #: The file name (without .mp3 or .yaml) the person typed; "" while it follows the title.
+    file_name = Unicode("")
     description = Unicode()
     rounds = Int(1)
     voice = Unicode("auto")
@@ -187,6 +190,12 @@ class RoutineModel(HasTraits):
     duration_ms = Int(0)
     #: Why the routine cannot be rendered or saved as it stands ("" when it can), in plain words.
     problem = Unicode("")
+    #: Which setting ``problem`` is about: "title", "file_name" or "exercises" ("" when none).
+    problem_about = Unicode("")
+    #: The name the files get (``<slug>.mp3``, ``<slug>.yaml``): ``file_name``, else from the title.
+    slug = Unicode("")
+    #: The length a render will have, when every cue is in the cue cache for the voice; else 0.
+    exact_ms = Int(0)
 
     def __init__(
         self,
@@ -195,9 +204,12 @@ class RoutineModel(HasTraits):
         preset: str | None = None,
         voice: str | None = None,
         choose: VoiceChooser = choose_voice,
+        lengths: CachedLengths | None = None,
     ) -> None:
         self.collection = collection or load_collection()
         self._choose = choose
+        #: Cue lengths from the cue cache, for the exact length (the view tells it what "auto" picks).
+        self.lengths = lengths or CachedLengths()
         self._presets: dict[str, Routine] = {}
         self._holding = 0
         self.exercises: dict[str, ExerciseSettings] = {
@@ -291,6 +303,7 @@ class RoutineModel(HasTraits):
             rest = [ex_id for ex_id in self.exercises if ex_id not in in_routine]
             self.order = (*in_routine, *rest)
             self.title = routine.title
+            self.file_name = ""  # the files are named after the title again
             self.description = routine.description or ""
             self.rounds = routine.rounds
             self.pace = routine.guidance.pace
@@ -312,7 +325,7 @@ class RoutineModel(HasTraits):
 
     # -- derived -------------------------------------------------------------------------------
 
-    @observe("title", "rounds", "voice", "pace", "chimes", "countdown", "order")
+    @observe("title", "file_name", "rounds", "voice", "pace", "chimes", "countdown", "order")
     def _setting_changed(self, change: Mapping[str, Any]) -> None:
         if self._holding:
             return
@@ -354,17 +367,43 @@ class RoutineModel(HasTraits):
             return title, "The title needs a letter or a digit, to name the files after it."
         return title, ""
 
+    def _file_name(self, title: str, title_ok: bool) -> tuple[str, str]:
+        """The name the files get, and the problem with the one typed ("" if none).
+
+        While the title cannot be used (emptied to type another), the name stays as it was.
+        """
+        typed = self.file_name.strip()
+        if not typed:
+            if not title_ok and self.slug:
+                return self.slug, ""
+            return slugify(title) or "routine", ""
+        if slugify(typed) != typed:
+            example = slugify(typed) or "my-routine"
+            return example, (
+                f"The file name '{typed}' is not a plain name: use lower-case letters, digits and "
+                f"dashes, like '{example}'."
+            )
+        return typed, ""
+
+    def remeasure(self) -> None:
+        """Look again for the exact length (after a render has filled the cue cache)."""
+        self._recompute()
+
     def _recompute(self) -> None:
         title, problem = self._title()
+        about = "title" if problem else ""
+        slug, name_problem = self._file_name(title, title_ok=not problem)
+        if name_problem and not problem:
+            problem, about = name_problem, "file_name"
         items = tuple(
             RoutineItem(s.exercise, s.dose)
             for s in (self.exercises[ex_id] for ex_id in self.order)
             if s.include
         )
         if not items:
-            problem = "Tick at least one exercise."
+            problem, about = "Tick at least one exercise.", "exercises"
         routine = Routine(
-            slug=slugify(title) or "routine",
+            slug=slug,
             title=title,
             description=self.description or None,
             items=items,
@@ -374,11 +413,15 @@ class RoutineModel(HasTraits):
             collection=self.collection,
         )
         timeline = plan(routine)
+        exact = self.lengths.exact_timeline(routine, self.voice) if items else None
         with self.hold_trait_notifications():
             self.routine = routine
             self.timeline = timeline
             self.plot = plot_data(timeline)
             self.duration_ms = timeline.duration_ms
+            self.slug = slug
+            self.exact_ms = exact.duration_ms if exact is not None else 0
+            self.problem_about = about
             self.problem = problem
 
     def checked_routine(self) -> Routine:

@@ -22,15 +22,18 @@ from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
+from traitlets import TraitError
 
 from stretchcast import words
-from stretchcast.content import PACE_FACTOR_RANGE, Collection, Exercise, Routine, load_routine
+from stretchcast.content import ADJUSTED, PACE_FACTOR_RANGE, Collection, Exercise, Routine, load_routine
 from stretchcast.content.schema import dose_field
 from stretchcast.errors import StretchcastError, UsageError
 from stretchcast.notebook.cards import chapters_table, file_link, size_text, table
 from stretchcast.notebook.figures import figure_html
+from stretchcast.notebook.messages import SLOTS, builder_words, slot_for
 from stretchcast.notebook.model import (
     ADJUSTABLE,
+    ROUNDS_RANGE,
     ExerciseSettings,
     RoutineModel,
     default_audio_dir,
@@ -42,27 +45,64 @@ from stretchcast.notebook.plots import PlotData, figure_png, plot_timeline
 from stretchcast.output.manifest import Manifest
 from stretchcast.pipeline import BuildOptions, BuildResult, build
 from stretchcast.progress import Stage
-from stretchcast.voices import ENGINES, Choice, choose_voice
+from stretchcast.voices import ENGINES, Choice, EngineStatus, choose_voice, engine_statuses
 
 _NARROW = {"description_width": "64px"}
 _DOT = " \u00b7 "
 _WIDE = {"description_width": "86px"}
+_GREY = "color:var(--jp-content-font-color2,#5a5a5a);font-size:12px"
+_PROBLEM = "#a4262c"
 
 
-def _voice_options(current: str) -> list[tuple[str, str]]:
-    options = [("auto (the best that works here)", "auto"), *((name, name) for name in ENGINES)]
+def slider_range(settings: ExerciseSettings, field: str) -> tuple[int, int]:
+    """The range a dose slider runs over: what the content allows for ``field`` (one place to read it)."""
+    rng = settings.range(field)
+    return int(rng.min), int(rng.max)
+
+
+def _range_label(lo: float, hi: float, unit: str = "") -> widgets.HTML:
+    """The range beside a slider, so what it allows is visible before it is moved."""
+    text = f"{lo:g}{unit}" if lo == hi else f"{lo:g} to {hi:g}{unit}"
+    return widgets.HTML(f"<span style='{_GREY}'>{escape(text)}</span>", layout=widgets.Layout(width="auto"))
+
+
+def _voice_options(current: str, statuses: Sequence[EngineStatus] = ()) -> list[tuple[str, str]]:
+    """The Voice list: each engine, marked unavailable with the reason where it cannot work here."""
+    by_name = {s.name: s for s in statuses}
+    working = [s.name for s in statuses if s.available]
+    if not statuses:
+        auto = "auto (the best that works here)"
+    elif working:
+        auto = f"auto (uses {working[0]} here)"
+    else:
+        auto = "auto (no voice works here)"
+    options = [(auto, "auto")]
+    for name in ENGINES:
+        status = by_name.get(name)
+        label = (
+            name
+            if status is None or status.available
+            else f"{name}: unavailable ({builder_words(status.detail)})"
+        )
+        options.append((label, name))
     if current not in {value for _, value in options}:
         options.append((current, current))  # e.g. "fake" under test, or a routine file's voice
     return options
 
 
+def voice_statuses(*, offline: bool = False) -> list[EngineStatus]:
+    """Which engines work here. Google gets one short probe (two seconds at most), none if ``offline``."""
+    return engine_statuses(offline=offline)
+
+
 @dataclass(frozen=True)
 class ExerciseControls:
-    """The widgets for one exercise: whether it is in, and a slider per adjustable dose field."""
+    """The widgets for one exercise: whether it is in, a slider per adjustable dose field, its messages."""
 
     include: widgets.Checkbox
     sliders: Mapping[str, widgets.IntSlider]
     note: widgets.HTML
+    message: widgets.Output
     box: widgets.VBox
 
 
@@ -73,6 +113,8 @@ class Controls:
     preset: widgets.Dropdown
     start_over: widgets.Button
     title: widgets.Text
+    file_name: widgets.Text
+    naming: widgets.HTML
     rounds: widgets.IntSlider
     exercises: Mapping[str, ExerciseControls]
     voice: widgets.Dropdown
@@ -90,7 +132,9 @@ class Controls:
     folder: widgets.Text
     replace: widgets.Checkbox
     save: widgets.Button
-    output: widgets.Output
+    #: The message areas, each beside the controls it speaks about (see messages.SLOTS), and one
+    #: per exercise ("exercise:<id>", inside that exercise's box).
+    messages: Mapping[str, widgets.Output]
 
 
 class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type hints
@@ -102,13 +146,21 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
         *,
         out_dir: Path | None = None,
         routines_dir: Path | None = None,
+        statuses: Sequence[EngineStatus] | None = None,
+        offline: bool = False,
         **kwargs: Any,
     ) -> None:
         self.model = model or RoutineModel()
         self.out_dir = out_dir or default_audio_dir()
+        self.statuses = list(voice_statuses(offline=offline) if statuses is None else statuses)
+        working = [s.name for s in self.statuses if s.available]
+        self.model.lengths.auto_engine = working[0] if working else None
+        self.model.remeasure()  # now that "auto" is known, the length may be exact
         self.controls = self._make_controls(routines_dir or default_routines_dir())
         self._last_plot: PlotData | None = None
+        self._shown_problem: tuple[str, str] | None = None
         c = self.controls
+        msg = c.messages
         self._exercise_list = widgets.VBox([c.exercises[ex_id].box for ex_id in self.model.order])
         self.figure = widgets.HTML()  # the figure of the exercise last adjusted (notebook/figures.py)
         self._show_figure(self.model.exercises[self.model.order[0]].exercise)
@@ -118,35 +170,49 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
                     "<h3 style='margin:4px 0'>Build a routine</h3>"
                     "<div style='margin-bottom:6px'>Start from a preset, then adjust it to how your back "
                     "feels today. The length and the timeline follow every change; nothing is spoken "
-                    "until you press <b>Render</b>. Every slider stays within what the exercise allows.</div>"
+                    "until you press <b>Render</b>. Every slider stays within what the exercise allows "
+                    "(its range is shown beside it).</div>"
                 ),
-                widgets.HBox([c.preset, c.start_over, c.title], layout=_row()),
+                widgets.HBox([c.preset, c.start_over], layout=_row()),
+                widgets.HBox([c.title, c.file_name, c.naming], layout=_row(align="center")),
+                msg["title"],
                 widgets.HTML("<b>Exercises</b>"),
+                msg["exercises"],
                 self._exercise_list,
                 self.figure,
                 widgets.HTML("<b>Guidance</b>"),
-                widgets.HBox([c.voice, c.pace, c.rounds], layout=_row()),
+                widgets.HBox(
+                    [c.voice, c.pace, _range_label(*PACE_FACTOR_RANGE)], layout=_row(align="center")
+                ),
+                widgets.HBox([c.rounds, _range_label(*ROUNDS_RANGE)], layout=_row(align="center")),
                 widgets.HBox([c.chimes, c.countdown], layout=_row()),
+                msg["guidance"],
                 c.summary,
+                msg["plan"],
                 c.plot,
                 widgets.HBox([c.render, c.progress, c.status], layout=_row(align="center")),
+                msg["render"],
                 c.audio,
                 c.chapters,
                 c.downloads,
                 widgets.HTML("<b>Save as a routine file</b>"),
                 widgets.HBox([c.folder, c.replace, c.save], layout=_row(align="center")),
-                c.output,
+                msg["save"],
             ],
             **kwargs,
         )
         self._connect()
         self._refresh()
+        self._voice_note()
 
     # -- layout --------------------------------------------------------------------------------
 
     def _make_controls(self, routines_dir: Path) -> Controls:
         m = self.model
         lo, hi = PACE_FACTOR_RANGE
+        exercises = {ex_id: self._exercise_controls(s) for ex_id, s in m.exercises.items()}
+        messages = {slot: _message_area() for slot in SLOTS}
+        messages.update({f"exercise:{ex_id}": ec.message for ex_id, ec in exercises.items()})
         return Controls(
             preset=widgets.Dropdown(options=m.presets, value=m.preset, description="Start from", style=_WIDE),
             start_over=widgets.Button(
@@ -158,18 +224,28 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
                 style={"description_width": "40px"},
                 layout=widgets.Layout(width="380px"),
             ),
+            file_name=widgets.Text(
+                value=m.slug,
+                description="File name",
+                continuous_update=False,
+                tooltip="The MP3 and the routine file are named after this; it follows the title until you "
+                "type your own",
+                style={"description_width": "70px"},
+                layout=widgets.Layout(width="300px"),
+            ),
+            naming=widgets.HTML(),
             rounds=widgets.IntSlider(
                 value=m.rounds,
-                min=1,
-                max=10,
+                min=ROUNDS_RANGE[0],
+                max=ROUNDS_RANGE[1],
                 description="Rounds",
                 continuous_update=False,
                 style=_NARROW,
                 tooltip="How many times the whole routine is repeated",
             ),
-            exercises={ex_id: self._exercise_controls(s) for ex_id, s in m.exercises.items()},
+            exercises=exercises,
             voice=widgets.Dropdown(
-                options=_voice_options(m.voice),
+                options=_voice_options(m.voice, self.statuses),
                 value=m.voice,
                 description="Voice",
                 style=_WIDE,
@@ -225,7 +301,7 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
                 layout=widgets.Layout(width="auto"),
             ),
             save=widgets.Button(description="Save", icon="save", tooltip="Write the routine as a YAML file"),
-            output=widgets.Output(layout=widgets.Layout(margin="6px 0")),
+            messages=messages,
         )
 
     def _exercise_controls(self, settings: ExerciseSettings) -> ExerciseControls:
@@ -238,26 +314,34 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
             layout=widgets.Layout(width="240px"),
         )
         sliders = {}
+        cells = []
         fixed = []
         for field in ADJUSTABLE:
-            rng = settings.range(field)
+            lo, hi = slider_range(settings, field)
             is_fixed = settings.fixed(field)
             sliders[field] = widgets.IntSlider(
                 value=getattr(settings, field),
-                min=int(rng.min),
-                max=int(rng.max),
+                min=lo,
+                max=hi,
                 description=dose_field(field).label,
                 disabled=is_fixed or not settings.include,
                 continuous_update=False,
                 style=_NARROW,
-                layout=widgets.Layout(width="250px"),
+                layout=widgets.Layout(width="230px"),
             )
-            if is_fixed and not (field == "hold" and rng.max == 0):
-                fixed.append(f"{field} {rng.min:g}{dose_field(field).spaced_unit}")
+            unit = dose_field(field).spaced_unit
+            cells.append(
+                widgets.HBox(
+                    [sliders[field], _range_label(lo, hi, unit)],
+                    layout=widgets.Layout(align_items="center", margin="0 10px 0 0"),
+                )
+            )
+            if is_fixed and not (field == "hold" and hi == 0):
+                fixed.append(f"{field} {lo:g}{unit}")
         notes = []
         if fixed:
             notes.append(f"Fixed by the source: {', '.join(fixed)}.")
-        if settings.range("hold").max == 0:
+        if slider_range(settings, "hold")[1] == 0:
             notes.append("No holds: the movement is continuous.")
         reps_unit = f"Reps count {ex.reps_unit}." if ex.reps_unit != "times" else ""
         note = widgets.HTML(
@@ -265,14 +349,16 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
             + escape(" ".join([ex.summary, reps_unit, *notes]).strip())
             + "</span>"
         )
+        message = _message_area()
         box = widgets.VBox(
             [
                 widgets.HBox([include, note], layout=widgets.Layout(align_items="center")),
-                widgets.HBox(list(sliders.values()), layout=_row()),
+                widgets.HBox(cells, layout=_row()),
+                message,
             ],
             layout=widgets.Layout(border="1px solid #dddddd", padding="2px 8px", margin="2px 0"),
         )
-        return ExerciseControls(include=include, sliders=sliders, note=note, box=box)
+        return ExerciseControls(include=include, sliders=sliders, note=note, message=message, box=box)
 
     # -- wiring --------------------------------------------------------------------------------
 
@@ -281,30 +367,33 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
         # before the links: a voice the dropdown does not offer yet (a routine file's) is added
         # to its options first, so that showing it cannot fail
         m.observe(self._voice_changed, names="voice")
-        pairs: list[tuple[Any, str, widgets.Widget]] = [
-            (m, "preset", c.preset),
-            (m, "title", c.title),
-            (m, "rounds", c.rounds),
-            (m, "voice", c.voice),
-            (m, "pace", c.pace),
-            (m, "chimes", c.chimes),
-            (m, "countdown", c.countdown),
+        pairs: list[tuple[Any, str, widgets.Widget, str]] = [
+            (m, "preset", c.preset, "title"),
+            (m, "title", c.title, "title"),
+            (m, "rounds", c.rounds, "guidance"),
+            (m, "voice", c.voice, "guidance"),
+            (m, "pace", c.pace, "guidance"),
+            (m, "chimes", c.chimes, "guidance"),
+            (m, "countdown", c.countdown, "guidance"),
         ]
         for ex_id, settings in m.exercises.items():
             ec = c.exercises[ex_id]
-            pairs.append((settings, "include", ec.include))
-            pairs += [(settings, field, ec.sliders[field]) for field in ADJUSTABLE]
+            slot = f"exercise:{ex_id}"
+            pairs.append((settings, "include", ec.include, slot))
+            pairs += [(settings, field, ec.sliders[field], slot) for field in ADJUSTABLE]
             for widget in (ec.include, *ec.sliders.values()):
                 widget.observe(lambda _c, ex=settings.exercise: self._show_figure(ex), names="value")
-        for owner, name, widget in pairs:
+        for owner, name, widget, slot in pairs:
             # model -> widget directly; widget -> model through a handler that reports errors,
             # because an exception in a widget's own link would be lost in the kernel's log
             widgets.dlink((owner, name), (widget, "value"))
-            widget.observe(self._setter(owner, name), names="value")
+            widget.observe(self._setter(owner, name, slot), names="value")
+        widgets.dlink((m, "slug"), (c.file_name, "value"))
+        c.file_name.observe(self._file_name_typed, names="value")
         for settings in m.exercises.values():
             settings.observe(self._include_changed, names="include")
         m.observe(self._order_changed, names="order")
-        m.observe(lambda _change: self._refresh(), names=["timeline", "problem"])
+        m.observe(lambda _change: self._refresh(), names=["timeline", "problem", "exact_ms", "slug"])
         c.start_over.on_click(self._start_over)
         c.render.on_click(self._render)
         c.save.on_click(self._save)
@@ -313,12 +402,21 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
         self.figure_shown = exercise.id
         self.figure.value = f"<b>{escape(exercise.name)}</b>{figure_html(exercise, width=300)}"
 
-    def _setter(self, owner: Any, name: str) -> Callable[[Mapping[str, Any]], None]:
+    def _setter(self, owner: Any, name: str, slot: str) -> Callable[[Mapping[str, Any]], None]:
         def set_value(change: Mapping[str, Any]) -> None:
-            with self._reporting(f"changing {name}"):
+            with self._reporting(f"changing {name}", slot):
                 setattr(owner, name, change["new"])
 
         return set_value
+
+    def _file_name_typed(self, change: Mapping[str, Any]) -> None:
+        """A name typed into File name is kept; an emptied field follows the title again."""
+        with self._reporting("changing the file name", "title"):
+            typed = str(change["new"]).strip()
+            if typed != self.model.slug:
+                self.model.file_name = typed
+            if self.controls.file_name.value != self.model.slug:
+                self.controls.file_name.value = self.model.slug  # refilled from the title
 
     def _include_changed(self, change: Mapping[str, Any]) -> None:
         settings: ExerciseSettings = change["owner"]
@@ -328,64 +426,111 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
     def _voice_changed(self, change: Mapping[str, Any]) -> None:
         dropdown = self.controls.voice
         if change["new"] not in {value for _, value in dropdown.options}:
-            dropdown.options = _voice_options(change["new"])
+            dropdown.options = _voice_options(change["new"], self.statuses)
             dropdown.value = change["new"]
+        self._voice_note()
+
+    def _voice_note(self) -> None:
+        """Beside the Voice list: why the chosen engine cannot work here, if it cannot."""
+        status = next((s for s in self.statuses if s.name == self.model.voice), None)
+        if status is not None and not status.available:
+            self._tell(
+                "guidance",
+                f"The {status.name} voice cannot speak here: {status.detail.rstrip('.')}.\n"
+                "  Choose another voice from the Voice list.",
+                problem=True,
+            )
+        elif self._shown_message == "guidance":
+            self._clear("guidance")
 
     def _order_changed(self, change: Mapping[str, Any]) -> None:
         self._exercise_list.children = [self.controls.exercises[ex_id].box for ex_id in change["new"]]
 
     def _refresh(self) -> None:
         """Show the length, the plot and whether the routine can be used, as the model has them now."""
-        with self._reporting("updating the plan"):
+        with self._reporting("updating the plan", "plan"):
             m, c = self.model, self.controls
             timeline = m.timeline
             assert timeline is not None
             n_exercises = len(m.routine.items) if m.routine else 0
             holds = len(timeline.holds)
+            if m.exact_ms:
+                length = (
+                    f"<span style='font-size:16px'><b>{words.clock(m.exact_ms)}</b></span> exact "
+                    f"<span style='{_GREY}'>(every cue is already spoken, in the cue cache)</span>"
+                )
+            else:
+                length = (
+                    f"<span style='font-size:16px'><b>{words.clock(m.duration_ms)}</b></span> estimated "
+                    f"<span style='{_GREY}'>(the voice sets the final length when you render)</span>"
+                )
             parts = [
-                f"<span style='font-size:16px'><b>{words.clock(m.duration_ms)}</b></span> estimated",
+                length,
                 f"{n_exercises} exercise{'s' if n_exercises != 1 else ''}",
                 f"{holds} hold{'s' if holds != 1 else ''}",
                 f"{m.rounds} round{'s' if m.rounds != 1 else ''}",
                 f"{len(timeline.texts())} cues to speak",
             ]
-            problem = (
-                f"<div style='color:#8a5a00;font-weight:bold'>{escape(m.problem)}</div>" if m.problem else ""
-            )
-            c.summary.value = (
-                f"<div style='margin:8px 0 2px 0'>{_DOT.join(parts)}"
-                "<span style='color:var(--jp-content-font-color2,#5a5a5a);font-size:12px'> "
-                "(the voice sets the final length)</span></div>" + problem
-            )
+            c.summary.value = f"<div style='margin:8px 0 2px 0'>{_DOT.join(parts)}</div>"
+            c.naming.value = self._naming_note()
             c.render.disabled = bool(m.problem)
             c.save.disabled = bool(m.problem)
+            self._show_problem()
             if m.plot is not None and m.plot != self._last_plot:
                 # drawing is the slow part (~0.1 s); skip it when only the voice or a title-free
                 # setting changed and the picture would be the same
                 c.plot.value = figure_png(plot_timeline(m.plot, subtitle="estimated"))
                 self._last_plot = m.plot
 
-    # -- actions -------------------------------------------------------------------------------
+    def _naming_note(self) -> str:
+        m = self.model
+        note = f"writes {m.slug}.mp3 and saves {m.slug}.yaml"
+        if m.title.endswith(ADJUSTED) and not m.file_name:
+            note += (
+                "; \u201c(adjusted)\u201d says it differs from the preset: type a title or a file "
+                "name of your own to name it"
+            )
+        return f"<span style='{_GREY}'>{escape(note)}</span>"
+
+    def _show_problem(self) -> None:
+        """The model's problem beside its control, replacing older messages; gone once it is fixed."""
+        m = self.model
+        wanted = (slot_for(m.problem_about), m.problem) if m.problem else None
+        if wanted == self._shown_problem:
+            return
+        if self._shown_problem is not None and self._shown_message == self._shown_problem[0]:
+            self._clear(self._shown_problem[0])
+        self._shown_problem = wanted
+        if wanted is not None:
+            self._tell(wanted[0], wanted[1], problem=True)
+
+    # -- messages ------------------------------------------------------------------------------
+
+    _shown_message: str | None = None
 
     @contextlib.contextmanager
-    def _reporting(self, doing: str) -> Iterator[None]:
-        """Show any error raised inside in the output area: plain words, and a traceback for bugs."""
+    def _reporting(self, doing: str, slot: str) -> Iterator[None]:
+        """Show any error raised inside beside its control: plain words, and a traceback for bugs."""
         try:
             yield
         except StretchcastError as err:
-            self._tell(err.message, problem=True)
+            self._tell(slot, err.message, problem=True)
+        except TraitError as err:  # a value a control cannot take (the model says why)
+            self._tell(slot, str(err), problem=True)
         except Exception as err:  # shown to the person instead of being lost in the kernel's log
             self._tell(
+                slot,
                 f"Something went wrong while {doing}: {err}\n  This is a bug in stretchcast; "
                 "the details below help to fix it.",
                 problem=True,
                 details=traceback.format_exc(),
             )
 
-    def _tell(self, message: str, *, problem: bool = False, details: str | None = None) -> None:
-        """Add ``message`` to the output area (as plain text too, for exports and tests)."""
+    def _tell(self, slot: str, message: str, *, problem: bool = False, details: str | None = None) -> None:
+        """Show ``message`` beside its control, in the builder's words, replacing every older message."""
+        message = builder_words(message)
         head, _, rest = message.partition("\n")
-        colour = "#a4262c" if problem else "var(--jp-content-font-color1,#1f1f1f)"
+        colour = _PROBLEM if problem else "var(--jp-content-font-color1,#1f1f1f)"
         html = (
             f"<div style='color:{colour};margin:2px 0'><b>{escape(head)}</b>"
             + (f"<div style='margin-left:12px'>{escape(rest.strip())}</div>" if rest.strip() else "")
@@ -395,34 +540,71 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
         outputs: list[dict[str, Any]] = [{"output_type": "display_data", "data": data, "metadata": {}}]
         if details:
             outputs.append({"output_type": "stream", "name": "stderr", "text": details})
-        self.controls.output.outputs = (*self.controls.output.outputs, *outputs)
+        self._clear()
+        self.controls.messages[slot].outputs = tuple(outputs)
+        self._shown_message = slot
 
-    def _clear(self) -> None:
-        self.controls.output.outputs = ()
+    def _clear(self, slot: str | None = None) -> None:
+        """Remove the message in ``slot``, or every message."""
+        for name, area in self.controls.messages.items():
+            if slot is None or name == slot:
+                area.outputs = ()
+        if slot is None or slot == self._shown_message:
+            self._shown_message = None
+
+    def message(self) -> tuple[str, str] | None:
+        """The message shown now, as (where, plain text), or None: there is at most one."""
+        for name, area in self.controls.messages.items():
+            if area.outputs:
+                text = "\n".join(
+                    out["data"]["text/plain"] if out["output_type"] == "display_data" else out["text"]
+                    for out in area.outputs
+                )
+                return name, text
+        return None
+
+    # -- actions -------------------------------------------------------------------------------
 
     def _start_over(self, _button: widgets.Button) -> None:
         self._clear()
-        with self._reporting("starting over"):
+        self._shown_problem = None
+        with self._reporting("starting over", "title"):
             self.model.reset()
+        self._show_problem()
+        self._voice_note()
 
     def _render(self, _button: widgets.Button) -> None:
         c = self.controls
         self._clear()
+        self._shown_problem = None
         c.render.disabled = True
         c.progress.value, c.progress.max, c.progress.bar_style = 0, 1, ""
         c.progress.layout.visibility = "visible"
         c.status.value = "Speaking the cues\u2026"
         done = False
         try:
-            with self._reporting("rendering"):
+            with self._reporting("rendering", "render"):
                 result = self.model.render(self.out_dir, on_progress=WidgetProgress(c.progress, c.status))
                 self._show(result)
                 done = True
         finally:
             c.render.disabled = bool(self.model.problem)
             if not done:
+                self._clear_result()
                 c.progress.bar_style = "danger"
-                c.status.value = "Not rendered: see the message below."
+                c.progress.layout.visibility = "hidden"  # an empty red bar says nothing
+                c.status.value = "<b style='color:#a4262c'>Not rendered.</b> Why, just below:"
+        if done:
+            with self._reporting("measuring the length", "plan"):
+                self.model.remeasure()  # every cue is cached now: the length shown is the exact one
+
+    def _clear_result(self) -> None:
+        """Take the previous track off the screen: a failed render must not look like it played."""
+        c = self.controls
+        c.audio.value = b""
+        c.audio.layout.display = "none"
+        c.chapters.value = ""
+        c.downloads.outputs = ()
 
     def _show(self, result: BuildResult) -> None:
         c = self.controls
@@ -447,12 +629,17 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
     def _save(self, _button: widgets.Button) -> None:
         c = self.controls
         self._clear()
-        with self._reporting("saving"):
+        self._shown_problem = None
+        with self._reporting("saving", "save"):
             folder = c.folder.value.strip()
             if not folder:
                 raise UsageError("there is no folder to save in", fix="Type a folder into 'Save in'.")
             path = self.model.save(Path(folder).expanduser(), replace=c.replace.value)
-            self._tell(f"Saved {path}\n  Build it any time with: stretchcast build {path}")
+            self._tell("save", f"Saved {path}\n  Build it any time with: stretchcast build {path}")
+
+
+def _message_area() -> widgets.Output:
+    return widgets.Output(layout=widgets.Layout(margin="0 0 2px 0"))
 
 
 class WidgetProgress:
