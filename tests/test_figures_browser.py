@@ -89,7 +89,7 @@ def test_figure_follows_the_voice_after_seeking(
 ) -> None:
     """Seeking to a cue shows its pose: right knee in, held, back on Release, resting during rest; left mirrored."""
     running, manifest = served
-    right_in = _event(manifest, "rep", "Right knee in")
+    right_in = _event(manifest, "rep", "Right knee to your chest")
     hold = next(e for e in manifest["events"] if e["role"] == "hold" and e["start_ms"] >= right_in["end_ms"])
     release = next(
         e for e in manifest["events"] if e["role"] == "release" and e["start_ms"] >= hold["end_ms"]
@@ -99,12 +99,11 @@ def test_figure_follows_the_voice_after_seeking(
         for e in manifest["events"]
         if e["start_ms"] >= release["end_ms"] and e["role"] not in {"move", "transition"}
     )
-    left_in = _event(manifest, "rep", "Left knee in")
+    left_in = _event(manifest, "rep", "Left knee to your chest")
     rest = next(e for e in manifest["events"] if e["role"] == "rest" and e["exercise"] == "knee-to-chest")
     welcome = manifest["events"][0]
-    circle = _event(
-        manifest, "rep", "One", 0
-    )  # the stirs' first circle (knee-to-chest counts "Right knee in, one")
+    # the stirs' first circle (knee-to-chest counts "One. Right knee to your chest." before it)
+    circle = next(e for e in manifest["events"] if e["role"] == "rep" and e["exercise"] == "knee-stirs")
     circle_move = next(
         e for e in manifest["events"] if e["role"] == "move" and e["start_ms"] >= circle["end_ms"]
     )
