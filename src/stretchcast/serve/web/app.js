@@ -122,9 +122,10 @@ function setUpOfflineSaving() {
   if (!possible) {
     slots.forEach((slot) => {
       slot.hidden = false;
+      slot.classList.add("note");
       slot.textContent =
         "Saving for offline needs a secure address (https, or localhost on this computer); " +
-        "this page came over plain http on the local network. Use ";
+        "this page came over plain http. Use ";
       const link = slot.closest("article").querySelector("a[download]");
       const to = document.createElement("a");
       to.href = link ? link.getAttribute("href") : slot.dataset.offline;
@@ -181,7 +182,7 @@ function setUpOfflineSaving() {
       const show = async () => {
         const bytes = await savedBytes(cache, key);
         button.disabled = false;
-        button.dataset.saved = bytes === null ? "false" : "true";
+        button.dataset.kept = bytes === null ? "false" : "true";
         button.textContent = bytes === null ? "Save for offline" : "Remove offline copy";
         status.textContent = bytes === null ? "" : `Saved on this device (${size(bytes)})`;
       };
@@ -189,7 +190,7 @@ function setUpOfflineSaving() {
       button.addEventListener("click", async () => {
         button.disabled = true;
         try {
-          if (button.dataset.saved === "true") {
+          if (button.dataset.kept === "true") {
             await cache.delete(key);
           } else {
             status.textContent = "Saving…";
