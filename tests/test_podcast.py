@@ -14,8 +14,11 @@ import jsonschema
 import pytest
 from mutagen.id3 import ID3
 
+from stretchcast.cli.main import main
 from stretchcast.content import Collection, load_routine
+from stretchcast.content.programme import programme_of, progression
 from stretchcast.pipeline import BuildOptions, build
+from stretchcast.programmes import build_programme
 from stretchcast.serve.podcast import podcast_guid, subscribe_links
 from stretchcast.serve.server import BackgroundServer, start_background
 from stretchcast.testing import FakeVoice
@@ -85,6 +88,61 @@ class TestFeedReader:
         feed_url = f"{server.url}/feed.xml"
         expected = uuid.uuid5(uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6"), feed_url.split("://")[1])
         assert parsed.feed.podcast_guid == str(expected)
+
+
+@pytest.fixture(scope="module")
+def weeks(tmp_path_factory: pytest.TempPathFactory, collection: Collection) -> Path:
+    """A two-week programme of one short exercise, built with the fake voice: the served folder."""
+    base = tmp_path_factory.mktemp("weeks")
+    routines = []
+    for reps in (4, 5):
+        path = base / f"sways-{reps}.yaml"
+        path.write_text(f"title: Sways {reps}\nexercises:\n  - id: knee-sways\n    reps: {reps}\n")
+        routines.append(load_routine(collection, str(path)))
+    programme = programme_of(
+        "Two weeks",
+        progression(routines[0], routines[1], 2),
+        sessions_per_week=3,
+        path=base / "two-weeks.yaml",
+    )
+    build_programme(programme, out_dir=base / "audio", voice=FakeVoice())
+    return base / "audio"
+
+
+class TestProgrammeWeeks:
+    """A programme's weeks carry season, episode, chapters and transcript, served and published alike."""
+
+    @staticmethod
+    def _weeks(feed: Any) -> list[Any]:
+        return [e for e in feed.entries if "itunes_episode" in e]
+
+    def test_served(self, weeks: Path) -> None:
+        """feedparser reads each week's season, episode, chapters URL and transcript URL; both URLs answer."""
+        with start_background(weeks) as running:
+            feed = feedparser.parse(fetch(running.url, "/feed.xml").body)
+            found = self._weeks(feed)
+            assert not feed.bozo and len(found) == 2
+            assert [(e.itunes_season, e.itunes_episode) for e in found] == [("1", "1"), ("1", "2")]
+            for n, entry in enumerate(found, 1):
+                chapters, transcript = entry.podcast_chapters["url"], entry.podcast_transcript["url"]
+                assert chapters == f"{running.url}/chapters/two-weeks-week-0{n}.json"
+                assert transcript == f"{running.url}/two-weeks/week-0{n}.vtt"
+                document = json.loads(fetch(running.url, urlsplit(chapters).path).body)
+                _check_chapters(document)
+                assert document["fileName"] == f"week-0{n}.mp3"
+                assert fetch(running.url, urlsplit(transcript).path).body.startswith(b"WEBVTT")
+
+    def test_published(self, weeks: Path, tmp_path: Path) -> None:
+        """Published, the weeks keep season and episode, and their tracks, captions, covers and chapters are in the site."""
+        site = tmp_path / "site"
+        assert main(["publish", str(weeks), "--base-url", "https://example.org/s", "-o", str(site)]) == 0
+        found = self._weeks(feedparser.parse((site / "feed.xml").read_bytes()))
+        assert [(e.itunes_season, e.itunes_episode) for e in found] == [("1", "1"), ("1", "2")]
+        for n in (1, 2):
+            for name in (f"two-weeks/week-0{n}.mp3", f"two-weeks/week-0{n}.vtt", f"two-weeks/week-0{n}.png"):
+                assert (site / name).is_file(), name
+            _check_chapters(json.loads((site / "chapters" / f"two-weeks-week-0{n}.json").read_text()))
+        assert found[0].podcast_chapters["url"] == "https://example.org/s/chapters/two-weeks-week-01.json"
 
 
 class TestChaptersJson:
