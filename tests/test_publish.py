@@ -187,3 +187,24 @@ class TestWholeOrNothing:
         assert not (site / "evening.mp3").exists()
         assert b"https://example.org/stretches/v2/morning.mp3" in (site / "feed.xml").read_bytes()
         assert sorted(p.name for p in tmp_path.iterdir()) == ["audio", "private", "site"]
+
+    def test_failure_keeps_the_previous_site(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A disk that fills while the new site is written: exit 4, the previous site byte for byte, no staging left."""
+        import errno
+        import shutil
+
+        lib = make_library(tmp_path)
+        site = tmp_path / "site"
+        assert main(["publish", str(lib.root), "--base-url", BASE, "-o", str(site)]) == 0
+        before = _tree(site)
+        copies: list[Path] = []
+
+        def copy_then_fail(source: Path, target: Path) -> None:
+            copies.append(target)
+            if len(copies) == 3:
+                raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(shutil, "copy2", copy_then_fail)
+        assert main(["publish", str(lib.root), "--base-url", BASE + "/v2", "-o", str(site)]) == 4
+        assert _tree(site) == before
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["audio", "private", "site"]
