@@ -121,6 +121,7 @@ class TestSite:
         page = (site / "index.html").read_text()
         assert "Pocket Casts, Overcast, Castro and other apps: add the address above by URL" in page
         assert "stretchcast publish" not in page
+        assert '<meta http-equiv="Content-Security-Policy" content="default-src \'self\';' in page
 
 
 class TestWholeOrNothing:

@@ -31,6 +31,13 @@ from stretchcast.serve.podcast import chapters_json, chapters_path
 
 # What a published site always holds: how a folder is recognised as one publish may replace.
 SITE_MARKERS = ("index.html", "feed.xml")
+# A static host sends no Content-Security-Policy header of ours, so the page carries the policy
+# serve sends as a header (less frame-ancestors, which a <meta> cannot set): nothing from elsewhere.
+_CSP_META = (
+    "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'self'; img-src 'self'; "
+    "media-src 'self'; style-src 'self'; script-src 'self'; worker-src 'self'; object-src 'none'; "
+    "base-uri 'none'\">\n"
+)
 
 
 @dataclass(frozen=True)
@@ -147,7 +154,8 @@ def _write_site(staging: Path, root: Path, routines: tuple[ServedRoutine, ...], 
 
     for path, data in _web_files():
         put(path, data)
-    put("index.html", render_page(routines, base, published=True).encode("utf-8"))
+    page = render_page(routines, base, published=True).replace("<head>\n", "<head>\n" + _CSP_META, 1)
+    put("index.html", page.encode("utf-8"))
     put("feed.xml", render_feed(routines, base))
     for routine in routines:
         for file in _routine_files(routine):
