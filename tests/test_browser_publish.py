@@ -9,6 +9,7 @@ card explains why it cannot save and points to the download.
 from __future__ import annotations
 
 import functools
+import hashlib
 import threading
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -20,7 +21,7 @@ import pytest
 from stretchcast.cli.main import main
 from stretchcast.serve.server import start_background
 
-from ._library import make_library
+from ._library import MORNING_TITLE, make_library, tag, tone_mp3
 from .test_browser import ALL_IMAGES_LOADED, CHROMIUM, FLAGS, MORNING, PHONE, _open, _phone, _save
 from .test_browser import browser as browser  # noqa: PLC0414 - the module's Chromium fixture, by name
 
@@ -104,10 +105,9 @@ class TestOffline:
     """Save for offline keeps the whole track, and it plays with the server gone."""
 
     def test_save_stop_reload_play(self, browser: Browser, tmp_path: Path) -> None:
-        """On localhost: save a track, stop the server, reload, and it plays (from its middle too: a Range from the copy)."""
+        """On localhost: save a track (saved again after a rebuild), stop the server, reload, and it plays (from its middle too: a Range from the copy)."""
         lib = make_library(tmp_path)
         running = start_background(lib.root)
-        size = (lib.root / "morning.mp3").stat().st_size
         with _phone(browser) as context:
             page = _open(context, running.url + "/", [])
             page.evaluate("navigator.serviceWorker.ready.then(() => true)")
@@ -124,10 +124,27 @@ class TestOffline:
                 arg=MORNING,
             )
             status = page.locator(f"{MORNING} .saved-status").text_content()
+            size = (lib.root / "morning.mp3").stat().st_size
             summary = page.locator("[data-saved]").text_content()
+            # the track is rebuilt: the page notices the saved copy is of the earlier build
+            tone_mp3(lib.root / "morning.mp3", 20, freq=262)
+            tag(lib.root / "morning.mp3", MORNING_TITLE, cover=lib.cover)
+            page.reload()
+            page.wait_for_function(
+                "s => document.querySelector(s + ' .saved-status').textContent.includes('earlier build')",
+                arg=MORNING,
+            )
+            again = page.locator(f"{MORNING} button.save")
+            assert again.text_content() == "Save again"
+            again.tap()
+            page.wait_for_function(
+                "s => document.querySelector(s + ' .saved-status').textContent.startsWith('Saved')",
+                arg=MORNING,
+            )
             cached = page.evaluate(
                 "caches.open('stretchcast-audio-v1').then(c => c.match(location.origin + '/morning.mp3'))"
-                ".then(r => r.blob()).then(b => b.size)"
+                ".then(r => r.arrayBuffer()).then(b => crypto.subtle.digest('SHA-256', b))"
+                ".then(d => Array.from(new Uint8Array(d), x => x.toString(16).padStart(2, '0')).join(''))"
             )
             page.locator(MORNING).scroll_into_view_if_needed()
             _save(page, tmp_path, "offline-saved-375.png", full_page=False)
@@ -139,7 +156,8 @@ class TestOffline:
                 f"(() => {{ const a = document.querySelector({MORNING!r} + ' audio'); return {{error: a.error && a.error.code, duration: a.duration}}; }})()"
             )
             after = page.locator(f"{MORNING} .saved-status").text_content()
-        assert cached == size  # the whole file, not a part of it
+        # the whole file of the rebuilt track, not a part of it, nor the earlier build
+        assert cached == hashlib.sha256((lib.root / "morning.mp3").read_bytes()).hexdigest()
         assert (
             status == f"Saved on this device ({size / 1e6:.1f} MB)"
             or status == f"Saved on this device ({round(size / 1e3)} kB)"

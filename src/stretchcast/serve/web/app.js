@@ -143,6 +143,25 @@ function setUpOfflineSaving() {
     return length > 0 ? length : (await hit.blob()).size;
   }
 
+  // A rebuilt track has a new ETag (or length, or date): ask the server, when it answers, whether
+  // the saved copy is still the track it serves. Offline, the saved copy is all there is.
+  async function outdated(cache, key) {
+    const saved = await cache.match(key);
+    let now;
+    try {
+      now = await fetch(key, { method: "HEAD", cache: "no-store" });
+    } catch (err) {
+      return false;
+    }
+    if (!saved || !now.ok) return false;
+    for (const name of ["ETag", "Last-Modified", "Content-Length"]) {
+      const before = saved.headers.get(name);
+      const after = now.headers.get(name);
+      if (before && after) return before !== after;
+    }
+    return false;
+  }
+
   async function showSummary(cache) {
     if (!summary) return;
     let count = 0;
@@ -185,6 +204,11 @@ function setUpOfflineSaving() {
         button.dataset.kept = bytes === null ? "false" : "true";
         button.textContent = bytes === null ? "Save for offline" : "Remove offline copy";
         status.textContent = bytes === null ? "" : `Saved on this device (${size(bytes)})`;
+        if (bytes !== null && (await outdated(cache, key))) {
+          button.dataset.kept = "old";
+          button.textContent = "Save again";
+          status.textContent = `The saved copy (${size(bytes)}) is of an earlier build of this track`;
+        }
       };
 
       button.addEventListener("click", async () => {

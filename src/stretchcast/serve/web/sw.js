@@ -68,6 +68,8 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
   if (url.pathname.endsWith(".mp3")) {
+    // The page saving a track (again, after a rebuild) asks with cache "no-store": the server's copy.
+    if (request.cache === "no-store") return;
     // A saved track plays from its copy; any other streams from the server as it always did.
     event.respondWith(
       caches
