@@ -63,7 +63,7 @@ class TestFeedReader:
         assert parsed.namespaces["podcast"] == "https://podcastindex.org/namespace/1.0"
 
     def test_chapters_and_transcript(self, parsed: Any, server: BackgroundServer) -> None:
-        """The routine with chapters and captions has a chapters URL and a captions transcript URL, both answering."""
+        """The routine with chapters and captions has a chapters URL and a captions transcript URL, both answering, open to other sites."""
         morning = parsed.entries[-1]
         assert morning.podcast_chapters["type"] == "application/json+chapters"
         assert morning.podcast_chapters["url"] == f"{server.url}/chapters/morning.json"
@@ -76,7 +76,14 @@ class TestFeedReader:
         chapters = fetch(server.url, "/chapters/morning.json")
         assert chapters.status == 200
         assert chapters.header("Content-Type") == "application/json+chapters; charset=utf-8"
-        assert fetch(server.url, "/morning.vtt").body.startswith(b"WEBVTT")
+        captions = fetch(server.url, "/morning.vtt")
+        assert captions.body.startswith(b"WEBVTT")
+        # web players on other sites may read both (the namespace asks for CORS on transcripts)
+        assert (
+            chapters.header("Access-Control-Allow-Origin")
+            == captions.header("Access-Control-Allow-Origin")
+            == "*"
+        )
 
     def test_only_what_exists(self, parsed: Any) -> None:
         """A routine without chapters or captions gets neither tag."""
