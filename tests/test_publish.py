@@ -124,6 +124,19 @@ class TestSite:
         assert '<meta http-equiv="Content-Security-Policy" content="default-src \'self\';' in page
 
 
+def test_says_where_and_what(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The command says how many routines went where, the feed's address, and that plain http cannot save offline."""
+    lib = make_library(tmp_path)
+    assert (
+        main(["publish", str(lib.root), "--base-url", "http://nas.local/stretch", "-o", str(tmp_path / "s")])
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert f"Published 4 routines to {tmp_path / 's'}" in out
+    assert "Podcast feed: http://nas.local/stretch/feed.xml" in out
+    assert "Over plain http, phones will not offer Save for offline" in out
+
+
 class TestWholeOrNothing:
     """Bad input writes nothing; a new site replaces the old one whole."""
 
