@@ -49,6 +49,7 @@ NAIVE_SPEEDUP_MIN = 10.0  # naive baseline / warm build, at 60 minutes
 RSS_RATIO_MAX = 1.5  # peak RSS of the 60-minute build / the 6-minute build's
 GROWTH_MAX = 11.0  # t(60 min) / t(6 min)
 RECOMPUTE_MS_MAX = 50.0  # builder recompute after a slider change
+SERVE_P99_MAX_S = 0.5  # serve: 99th percentile latency at 64 concurrent clients on loopback
 
 #: (label, routine: a preset name or a file in benchmarks/routines)
 FULL_SET = (
@@ -413,7 +414,9 @@ def run(*, quick: bool, repeat: int, out: Path, piper: bool) -> str:
     load = (load_before[0], os.getloadavg()[0])
     if cold is not None:
         cold["command_s"] = command
-    text = report(rows, piper_rows, cold, builder, quick=quick, repeat=repeat, load=load)
+    _say("serve under load (benchmarks/load.py)")
+    serving = serve_load(quick=quick)
+    text = report(rows, piper_rows, cold, builder, quick=quick, repeat=repeat, load=load, serving=serving)
     out.write_text(text, encoding="utf-8")
     return text
 
@@ -439,6 +442,7 @@ def report(
     quick: bool,
     repeat: int,
     load: tuple[float, float] = (0.0, 0.0),
+    serving: Sequence[dict[str, Any]] = (),
 ) -> str:
     """RESULTS.md: the tables, each target beside its figure, the machine and the versions."""
     lines = [
@@ -546,8 +550,53 @@ def report(
             f"Then from the command line, warm (`stretchcast build {cold['spec']} --voice piper`, process "
             f"start to exit: imports, the voice check, the build): {cold['command_s']:.2f} s.",
         ]
+    lines += serve_section(serving)
     lines += ["", "## Machine and versions", "", *machine()]
     return "\n".join(lines) + "\n"
+
+
+def serve_load(*, quick: bool) -> list[dict[str, Any]]:
+    """benchmarks/load.py in a child process: the server's backlog, then http.server's default of 5."""
+    clients, requests = (8, 60) if quick else (64, 1000)
+    results = []
+    for backlog in (None, 5):
+        args = [sys.executable, str(HERE / "load.py"), "--clients", str(clients), "--requests", str(requests)]
+        if backlog is not None:
+            args += ["--backlog", str(backlog)]
+        done = subprocess.run(args, capture_output=True, text=True, check=True, timeout=600)
+        results.append(json.loads(done.stdout))
+    return results
+
+
+def serve_section(serving: Sequence[dict[str, Any]]) -> list[str]:
+    """The report's table for ``stretchcast serve`` under load, with the target beside it."""
+    if not serving:
+        return []
+    lines = [
+        "",
+        "## serve under load",
+        "",
+        f"`benchmarks/load.py`: {serving[0]['clients']} clients at once on loopback, each sending requests "
+        "one after another on new connections until "
+        f"{serving[0]['requests']} have been sent (the page, the feed, a stylesheet, a chapters file, a "
+        "cover, a 64 kB Range of a track); the server in a process of its own.",
+        "",
+        "| listen backlog | p50 ms | p95 ms | p99 ms | max ms | errors | requests/s |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in serving:
+        lines.append(
+            f"| {r['backlog']} | {r['p50_s'] * 1000:.1f} | {r['p95_s'] * 1000:.1f} | {r['p99_s'] * 1000:.1f} "
+            f"| {r['max_s'] * 1000:.0f} | {r['errors']} | {r['per_s']:.0f} |"
+        )
+    ours = serving[0]
+    ok = ours["p99_s"] < SERVE_P99_MAX_S and ours["errors"] == 0
+    lines += [
+        "",
+        f"Target: p99 under {SERVE_P99_MAX_S} s and no errors at 64 clients with the server's backlog: "
+        f"p99 {ours['p99_s']:.3f} s, {ours['errors']} errors at {ours['clients']} clients: {_met(ok)}.",
+    ]
+    return lines
 
 
 def machine() -> list[str]:

@@ -24,7 +24,7 @@ class TestBenchmarkScript:
     """A quick run on a tiny routine writes a complete report; no timing is asserted."""
 
     def test_quick_run_writes_the_report(self, tmp_path: Path) -> None:
-        """--quick builds, encodes the floor, runs the naive baseline and the builder, and reports each."""
+        """--quick builds, encodes the floor, runs the naive baseline, the builder and serve under load, and reports each."""
         out = tmp_path / "RESULTS.md"
         assert bench().main(["--quick", "--no-piper", "--out", str(out)]) == 0
         text = out.read_text(encoding="utf-8")
@@ -34,3 +34,5 @@ class TestBenchmarkScript:
         assert float(cells[4]) > 0 and float(cells[5]) > 0  # build and floor were both timed
         assert "encode floor" in text and "builder recompute" in text
         assert "## Machine and versions" in text and "lameenc" in text
+        served = [line for line in text.splitlines() if line.startswith(("| 128 |", "| 5 |"))]
+        assert len(served) == 2 and all(line.rstrip("| ").split("|")[-1].strip() for line in served)

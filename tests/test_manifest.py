@@ -186,5 +186,5 @@ def test_foreign_file_refused(tmp_path: Path, text: str, expected: str) -> None:
 
 def test_missing_file(tmp_path: Path) -> None:
     """A manifest that is not there is a ManifestError naming the path, not an OSError."""
-    with pytest.raises(ManifestError, match="gone.json: file not found"):
+    with pytest.raises(ManifestError, match=r"gone\.json: file not found"):
         Manifest.load(tmp_path / "gone.json")

@@ -10,11 +10,15 @@ import functools
 import json
 import logging
 import re
+from collections.abc import Iterable
+from pathlib import Path
 
 from stretchcast.content import load_collection
 from stretchcast.errors import StretchcastError
 from stretchcast.figures.draw import scene, svg
 from stretchcast.figures.page import figure_data
+from stretchcast.output.manifest import Manifest
+from stretchcast.serve.library import ServedRoutine
 
 log = logging.getLogger(__name__)
 _NAME = re.compile(r"([a-z0-9]+(?:-[a-z0-9]+)*)\.(json|svg)")
@@ -37,3 +41,18 @@ def figure_file(name: str) -> bytes | None:
     if match.group(2) == "svg":
         return svg(scene(exercise)).encode("utf-8")
     return json.dumps(figure_data(exercise), separators=(",", ":")).encode("utf-8")
+
+
+def figure_names(root: Path, routines: Iterable[ServedRoutine]) -> list[str]:
+    """The figure files (``<exercise>.json`` and ``.svg``) of every exercise the routines' manifests name."""
+    ids: set[str] = set()
+    for routine in routines:
+        if routine.manifest is None:
+            continue
+        try:
+            manifest = Manifest.load(root.joinpath(*routine.manifest.split("/")))
+        except StretchcastError as err:  # the card plays without its figure
+            log.warning("no figures for %s: %s", routine.manifest, err.problem)
+            continue
+        ids.update(e.exercise for e in manifest.events if e.exercise)
+    return [f"{i}.{kind}" for i in sorted(ids) for kind in ("json", "svg")]

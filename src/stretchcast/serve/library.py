@@ -102,12 +102,12 @@ class ServedRoutine:
 
     @property
     def cover_path(self) -> str | None:
-        """The cover's URL path, if the MP3 carries one."""
+        """The cover's URL path relative to the page, if the MP3 carries one (``art/<stem>.png``)."""
         if self.cover_file is not None:
-            return "/" + "/".join(quote(part) for part in self.cover_file.split("/"))
+            return "/".join(quote(part) for part in self.cover_file.split("/"))
         if self.cover_mime is None:
             return None
-        return f"/art/{quote(self.stem)}{_image_suffix(self.cover_mime)}"
+        return f"art/{quote(self.stem)}{_image_suffix(self.cover_mime)}"
 
     @property
     def summary(self) -> str:

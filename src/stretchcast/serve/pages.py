@@ -12,17 +12,22 @@ import xml.etree.ElementTree as ET
 from urllib.parse import quote
 
 from stretchcast import __version__, words
+from stretchcast.serve import podcast
 from stretchcast.serve.library import ServedRoutine
 
 _ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 _ATOM = "http://www.w3.org/2005/Atom"
 ET.register_namespace("itunes", _ITUNES)
 ET.register_namespace("atom", _ATOM)
+ET.register_namespace("podcast", podcast.NAMESPACE)
 
 
 def _url(path: str) -> str:
-    """A folder-relative "/" path as an absolute URL path, each segment percent-encoded."""
-    return "/" + "/".join(quote(segment) for segment in path.split("/"))
+    """A folder-relative "/" path as a relative URL, each segment percent-encoded.
+
+    Relative, so the same page works at a server's root and in a published site under any prefix.
+    """
+    return "/".join(quote(segment) for segment in path.split("/"))
 
 
 def _size(size: int) -> str:
@@ -41,8 +46,12 @@ def _figure(r: ServedRoutine, n: int) -> str:
     )
 
 
-def render_page(routines: tuple[ServedRoutine, ...], base_url: str) -> str:
-    """The phone page: a card per routine. Every piece of manifest or tag text is escaped."""
+def render_page(routines: tuple[ServedRoutine, ...], base_url: str, *, published: bool = False) -> str:
+    """The phone page: a card per routine. Every piece of manifest or tag text is escaped.
+
+    Every link in it is relative; ``published`` says it is the static site ``stretchcast publish``
+    writes rather than the page ``serve`` answers (it changes what the footer says).
+    """
     e = html.escape
     feed_url = f"{base_url}/feed.xml"
     cards = []
@@ -113,7 +122,8 @@ def render_page(routines: tuple[ServedRoutine, ...], base_url: str) -> str:
             f'<audio controls preload="metadata" src="{e(_url(r.audio))}">{track}'
             f'<a href="{e(_url(r.audio))}">Play the MP3</a></audio>'
             f"{caption}{_figure(r, n)}{chapters}"
-            f'<p class="downloads">{"".join(downloads)}</p>{split}</article>'
+            f'<p class="downloads">{"".join(downloads)}</p>'
+            f'<p class="offline" data-offline="{e(_url(r.audio))}" hidden></p>{split}</article>'
         )
     if not cards:
         cards.append(
@@ -128,9 +138,9 @@ def render_page(routines: tuple[ServedRoutine, ...], base_url: str) -> str:
 <meta name="color-scheme" content="light dark">
 <meta name="theme-color" content="#1f6f5c">
 <title>stretchcast</title>
-<link rel="icon" href="/static/icon.svg" type="image/svg+xml">
-<link rel="alternate" type="application/rss+xml" title="stretchcast routines" href="{e(feed_url)}">
-<link rel="stylesheet" href="/static/app.css">
+<link rel="icon" href="static/icon.svg" type="image/svg+xml">
+<link rel="alternate" type="application/rss+xml" title="stretchcast routines" href="feed.xml">
+<link rel="stylesheet" href="static/app.css">
 </head>
 <body>
 <header class="site">
@@ -141,15 +151,9 @@ def render_page(routines: tuple[ServedRoutine, ...], base_url: str) -> str:
 {"".join(cards)}
 </main>
 <footer class="site">
-<h2>Listen in a podcast app</h2>
-<p>Add this address as a podcast (“Follow a show by URL” or “Add by URL”); the app downloads every
-routine and keeps it for listening away from this computer:</p>
-<p><code class="feed-url">{e(feed_url)}</code></p>
-<h2>Without the computer</h2>
-<p>This page plays from the computer that runs <code>stretchcast serve</code>. To listen anywhere,
-tap Download MP3 or use the podcast feed.</p>
+{_footer(feed_url, published=published)}
 </footer>
-<script src="/static/app.js" defer></script>
+<script src="static/app.js" defer></script>
 </body>
 </html>
 """
@@ -182,11 +186,12 @@ def render_feed(routines: tuple[ServedRoutine, ...], base_url: str) -> bytes:
     sub(channel, f"{it}summary", "Guided audio routines for sacroiliac (SI) joint stretches.")
     sub(channel, f"{it}type", "episodic")
     sub(channel, f"{it}explicit", "false")
+    sub(channel, f"{{{podcast.NAMESPACE}}}guid", podcast.podcast_guid(f"{base_url}/feed.xml"))
     category = sub(channel, f"{it}category", text="Health & Fitness")
     sub(category, f"{it}category", text="Fitness")
     channel_cover = next((r.cover_path for r in routines if r.cover_path), None)
     if channel_cover:
-        sub(channel, f"{it}image", href=f"{base_url}{channel_cover}")
+        sub(channel, f"{it}image", href=f"{base_url}/{channel_cover}")
     for n, r in enumerate(routines):
         item = sub(channel, "item")
         sub(item, "title", r.title)
@@ -199,7 +204,9 @@ def render_feed(routines: tuple[ServedRoutine, ...], base_url: str) -> bytes:
             # weeks dated in week order, a second apart, so apps that sort by date keep the order
             published = min(w.modified for w in routines if w.season == r.season) + r.episode
         sub(item, "pubDate", email.utils.formatdate(published, usegmt=True))
-        sub(item, "enclosure", url=f"{base_url}{_url(r.audio)}", length=str(r.audio_bytes), type="audio/mpeg")
+        sub(
+            item, "enclosure", url=f"{base_url}/{_url(r.audio)}", length=str(r.audio_bytes), type="audio/mpeg"
+        )
         sub(item, f"{it}duration", str(round(r.duration_ms / 1000)))
         sub(item, f"{it}episodeType", "full")
         if r.season is not None and r.episode is not None:
@@ -208,7 +215,64 @@ def render_feed(routines: tuple[ServedRoutine, ...], base_url: str) -> bytes:
             sub(item, f"{it}episode", str(r.episode))
         sub(item, f"{it}explicit", "false")
         if r.cover_path:
-            sub(item, f"{it}image", href=f"{base_url}{r.cover_path}")
+            sub(item, f"{it}image", href=f"{base_url}/{r.cover_path}")
+        _podcasting_20(item, r, base_url)
     ET.indent(rss)
     body: bytes = ET.tostring(rss, encoding="utf-8", xml_declaration=True)
     return body + b"\n"
+
+
+def _podcasting_20(item: ET.Element, routine: ServedRoutine, base_url: str) -> None:
+    """An episode's JSON chapters and its captions as a transcript (the podcast namespace)."""
+    pc = f"{{{podcast.NAMESPACE}}}"
+    chapters = podcast.chapters_path(routine)
+    if chapters is not None:
+        ET.SubElement(item, f"{pc}chapters", url=f"{base_url}/{chapters}", type=podcast.CHAPTERS_TYPE)
+    if routine.captions:
+        ET.SubElement(
+            item,
+            f"{pc}transcript",
+            url=f"{base_url}/{_url(routine.captions)}",
+            type="text/vtt",
+            language="en",
+            rel="captions",
+        )
+
+
+def _footer(feed_url: str, *, published: bool) -> str:
+    """The page's footer: subscribe in a podcast app (one tap where the app allows), and without the computer.
+
+    Apps that fetch feeds through their makers' servers (Pocket Casts, Overcast, Castro) can reach
+    a published site, never a computer on a home network: the page says which is which.
+    """
+    e = html.escape
+    links = "".join(
+        f'<a class="button secondary subscribe" href="{e(link)}">{e(app)}</a>'
+        for app, link in podcast.subscribe_links(feed_url)
+    )
+    if published:
+        server_apps = (
+            "Pocket Casts, Overcast, Castro and other apps: add the address above by URL "
+            "(“Add by URL”, “Follow a show by URL”)."
+        )
+        away = (
+            "<p>Tap <b>Save for offline</b> under a routine to keep it in this browser, or Download MP3, "
+            "or subscribe: the podcast app keeps every routine for listening without a network.</p>"
+        )
+    else:
+        server_apps = (
+            "Pocket Casts, Overcast and Castro fetch feeds through their own servers, which cannot "
+            "reach this computer: for them, publish the site (<code>stretchcast publish</code>)."
+        )
+        away = (
+            "<p>This page plays from the computer that runs <code>stretchcast serve</code>. To listen "
+            "anywhere, tap Download MP3 or use the podcast feed.</p>"
+        )
+    return f"""<h2>Listen in a podcast app</h2>
+<p>The podcast feed; an app that subscribes downloads every routine and keeps it:</p>
+<p><code class="feed-url">{e(feed_url)}</code></p>
+<p class="subscribe-links">Subscribe in one tap: {links}</p>
+<p class="subscribe-note">{server_apps}</p>
+<h2>{"Listen offline" if published else "Without the computer"}</h2>
+{away}
+<p class="saved" data-saved hidden></p>"""

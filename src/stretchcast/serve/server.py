@@ -44,10 +44,18 @@ from stretchcast.serve.http import (
 )
 from stretchcast.serve.library import cover_for, scan
 from stretchcast.serve.pages import render_feed, render_page
+from stretchcast.serve.podcast import CHAPTERS_TYPE, chapters_json
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 8000
+# A connection that sends nothing for this long is closed, giving its thread back (a phone that
+# went to sleep mid-request, or a client holding sockets open on purpose).
+IDLE_TIMEOUT_S = 60.0
+# The listen backlog. http.server's default of 5 drops connections when a page's requests and a
+# household's devices arrive together; each dropped SYN costs the client a 1 s (then 3 s) retry,
+# measured as a p99 of 4.4 s at 64 clients (benchmarks/load.py). The kernel caps it at somaxconn.
+LISTEN_BACKLOG = 128
 ALLOWED_METHODS = ("GET", "HEAD")
 _CHUNK = 64 * 1024
 
@@ -84,10 +92,14 @@ class StretchcastServer(ThreadingHTTPServer):
     """A threading HTTP server over one folder of rendered routines."""
 
     daemon_threads = True  # a phone holding a connection open never keeps Python from exiting
+    request_queue_size = LISTEN_BACKLOG
     folder: Path
 
-    def __init__(self, address: tuple[str, int], folder: Path) -> None:
+    def __init__(
+        self, address: tuple[str, int], folder: Path, *, idle_timeout: float = IDLE_TIMEOUT_S
+    ) -> None:
         self.folder = folder.resolve()
+        self.idle_timeout = idle_timeout
         super().__init__(address, _Handler)
 
     @property
@@ -112,7 +124,12 @@ class _Handler(BaseHTTPRequestHandler):
     server: StretchcastServer
     protocol_version = "HTTP/1.1"  # keep-alive: a player makes many Range requests on one connection
     server_version = f"stretchcast/{__version__}"
-    timeout = 60  # an idle keep-alive connection gives its thread back after a minute
+    timeout = IDLE_TIMEOUT_S  # the server's idle_timeout, set per connection in setup()
+
+    def setup(self) -> None:
+        """Apply the server's idle timeout to this connection's socket: silence past it closes it."""
+        super().setup()
+        self.connection.settimeout(self.server.idle_timeout)
 
     def do_GET(self) -> None:
         """Answer a GET."""
@@ -176,6 +193,10 @@ class _Handler(BaseHTTPRequestHandler):
             figure = figure_entity(segments[1])
             if figure is not None:
                 return figure
+        if len(segments) == 2 and segments[0] == "chapters":
+            chapters = _chapters_entity(folder, segments[1])
+            if chapters is not None:
+                return chapters
         if len(segments) == 2 and segments[0] == "art":
             cover = _cover_entity(folder, segments[1])
             if cover is not None:
@@ -183,7 +204,7 @@ class _Handler(BaseHTTPRequestHandler):
         real = resolve_file(folder, segments)
         if real is None:
             return None
-        return _file_entity(real)
+        return _file_entity(real, cors=real.suffix.lower() == ".vtt")
 
     def _send_entity(self, entity: _Entity, *, head: bool) -> None:
         validators = entity.validators
@@ -272,7 +293,7 @@ def _static(name: str) -> bytes:
     return resources.files("stretchcast.serve").joinpath("web").joinpath(name).read_bytes()
 
 
-def _file_entity(real: Path) -> _Entity | None:
+def _file_entity(real: Path, *, cors: bool = False) -> _Entity | None:
     try:
         fp: BinaryIO = real.open("rb")
     except OSError as err:
@@ -282,7 +303,22 @@ def _file_entity(real: Path) -> _Entity | None:
     # if a rebuild replaces the file meanwhile
     st = os.fstat(fp.fileno())
     validators = Validators(f'"{st.st_size:x}-{st.st_mtime_ns:x}"', int(st.st_mtime))
-    return _Entity(fp, st.st_size, MEDIA_TYPES[real.suffix.lower()], validators)
+    # captions and chapters are read by web players on other sites too (the podcast namespace asks for CORS)
+    extra = (("Access-Control-Allow-Origin", "*"),) if cors else ()
+    return _Entity(fp, st.st_size, MEDIA_TYPES[real.suffix.lower()], validators, extra)
+
+
+def _chapters_entity(folder: Path, name: str) -> _Entity | None:
+    """``chapters/<stem>.json``: the JSON chapters of the routine with that stem, if it has chapters."""
+    for routine in scan(folder):
+        if routine.chapters and f"{routine.stem}.json" == name:
+            body = chapters_json(routine)
+            etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+            cors = (("Access-Control-Allow-Origin", "*"),)
+            return _Entity(
+                io.BytesIO(body), len(body), f"{CHAPTERS_TYPE}; charset=utf-8", Validators(etag), cors
+            )
+    return None
 
 
 def figure_entity(name: str) -> _Entity | None:
@@ -304,7 +340,9 @@ def _cover_entity(folder: Path, name: str) -> _Entity | None:
 # --- running it ----------------------------------------------------------------------------------------
 
 
-def make_server(folder: Path, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> StretchcastServer:
+def make_server(
+    folder: Path, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT, idle_timeout: float = IDLE_TIMEOUT_S
+) -> StretchcastServer:
     """A server bound to ``host:port`` over ``folder``; UsageError if the folder or port will not do."""
     if not folder.is_dir():
         raise UsageError(
@@ -317,7 +355,7 @@ def make_server(folder: Path, *, host: str = "127.0.0.1", port: int = DEFAULT_PO
             fix="Use 1024 to 65535 (lower ones need root), or 0 for any free port.",
         )
     try:
-        return StretchcastServer((host, port), folder)
+        return StretchcastServer((host, port), folder, idle_timeout=idle_timeout)
     except OSError as err:
         if err.errno == errno.EADDRINUSE:
             raise UsageError(
@@ -375,10 +413,14 @@ class BackgroundServer:
 
 
 def start_background(
-    folder: Path | str = "audio", *, host: str = "127.0.0.1", port: int = 0
+    folder: Path | str = "audio",
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    idle_timeout: float = IDLE_TIMEOUT_S,
 ) -> BackgroundServer:
     """Serve ``folder`` from a background thread (any free port by default) and return its handle."""
-    return BackgroundServer(make_server(Path(folder), host=host, port=port))
+    return BackgroundServer(make_server(Path(folder), host=host, port=port, idle_timeout=idle_timeout))
 
 
 def lan_address() -> str:
