@@ -32,13 +32,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="listen on this computer's Wi-Fi address and print a QR code to open it on a phone",
     )
+    from stretchcast.cli.log import add_db_option
+
+    add_db_option(p)
+    p.add_argument("--no-log", action="store_true", help="no check-ins: serve read-only, without the log")
     p.set_defaults(handler=_serve)
 
 
 def _serve(args: argparse.Namespace) -> int:
     from stretchcast.serve import server as serve
 
-    server = serve.listen(args.folder, port=args.port, lan=args.lan)
+    log = None
+    if not args.no_log:
+        from stretchcast.cli.log import open_log
+
+        log = open_log(args)
+    server = serve.listen(args.folder, port=args.port, lan=args.lan, log=log)
     with server:
         print(serve.banner(server, lan=args.lan, colour=sys.stdout.isatty()), flush=True)
         try:

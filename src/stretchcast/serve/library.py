@@ -90,6 +90,7 @@ class ServedRoutine:
     current: bool = False
     cover_file: str | None = None
     changes: str | None = None  # what the week changed, as programme.json says it
+    routine_hash: str | None = None  # the manifest's routine settings, hashed: what the log records
 
     @property
     def cover_path(self) -> str | None:
@@ -185,6 +186,7 @@ def _from_manifest(root: Path, name: str) -> ServedRoutine | None:
         playlist=playlist if playlist and playlist.lower().endswith((".m3u8", ".m3u")) else None,
         split=_playlist_tracks(root, playlist) if playlist else (),
         cover_mime=from_tags.cover_mime,
+        routine_hash=_settings_hash(manifest.get("routine")),
     )
 
 
@@ -414,4 +416,12 @@ def _week(root: Path, folder: str, entry: dict[str, Any], programme: str) -> Ser
         episode=number,
         changes=entry["changes"] if isinstance(entry.get("changes"), str) else None,
         cover_file=cover if cover and cover.lower().endswith(".png") else None,
+        routine_hash=_settings_hash(manifest.get("routine")),
     )
+
+
+def _settings_hash(settings: object) -> str | None:
+    """The log's hash of a manifest's ``routine`` settings, or None if it has none."""
+    from stretchcast.log.model import routine_hash
+
+    return routine_hash(settings) if isinstance(settings, dict) else None

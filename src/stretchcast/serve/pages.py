@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 from urllib.parse import quote
 
 from stretchcast import __version__, words
+from stretchcast.serve.checkin import card_attributes, checkin_html
 from stretchcast.serve.library import ServedRoutine
 
 _ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
@@ -30,8 +31,12 @@ def _size(size: int) -> str:
     return f"{size / 1e6:.1f} MB" if size >= 1_000_000 else f"{max(1, round(size / 1000))} kB"
 
 
-def render_page(routines: tuple[ServedRoutine, ...], base_url: str) -> str:
-    """The phone page: a card per routine. Every piece of manifest or tag text is escaped."""
+def render_page(routines: tuple[ServedRoutine, ...], base_url: str, *, checkin: bool = False) -> str:
+    """The phone page: a card per routine. Every piece of manifest or tag text is escaped.
+
+    With ``checkin`` (the server has a session log), each card carries what a check-in records and
+    the page has the check-in sheet (``serve/checkin.py``).
+    """
     e = html.escape
     feed_url = f"{base_url}/feed.xml"
     cards = []
@@ -96,7 +101,7 @@ def render_page(routines: tuple[ServedRoutine, ...], base_url: str) -> str:
         changes = f'<p class="meta changes">{e(r.changes.capitalize())}</p>' if r.changes else ""
         cards.append(
             f'<article class="routine{" current" * r.current}" id="routine-{n}" data-routine'
-            f' data-title="{e(r.title)}"{week_attrs}>'
+            f' data-title="{e(r.title)}"{week_attrs}{card_attributes(r) if checkin else ""}>'
             f'<div class="head">{cover}<div>{badge}<h2>{e(heading)}</h2>'
             f'<p class="meta">{e(meta)}</p>{changes}</div></div>'
             f'<audio controls preload="metadata" src="{e(_url(r.audio))}">{track}'
@@ -128,7 +133,7 @@ def render_page(routines: tuple[ServedRoutine, ...], base_url: str) -> str:
 </header>
 <main>
 {"".join(cards)}
-</main>
+</main>{checkin_html(routines) if checkin else ""}
 <footer class="site">
 <h2>Listen in a podcast app</h2>
 <p>Add this address as a podcast (“Follow a show by URL” or “Add by URL”); the app downloads every

@@ -4,8 +4,9 @@
 // the computer, use the Download buttons or the podcast feed.
 "use strict";
 
-const CACHE = "stretchcast-shell-v1";
+const CACHE = "stretchcast-shell-v2";
 const SHELL = ["/", "/static/app.css", "/static/app.js", "/static/icon.svg"];
+// The check-in's files are kept as they are fetched (a server without a log has none to give).
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
@@ -29,6 +30,8 @@ self.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
+  // The session log is never kept here: it is private, and only the server's answer counts.
+  if (url.pathname.startsWith("/api/")) return;
   // Media goes straight to the server: partial responses cannot be cached and replayed as they are.
   if (request.headers.has("range") || url.pathname.endsWith(".mp3")) return;
   event.respondWith(
