@@ -129,7 +129,7 @@ def test_only_json_is_taken(running: BackgroundServer, log: Log, content_type: s
 def test_a_large_body_is_refused_unread(running: BackgroundServer, log: Log) -> None:
     """A declared body over 16 KiB gets 413 at once, before a byte of it is sent, and the connection closes."""
     parts = urlsplit(running.url)
-    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+    with socket.create_connection((parts.hostname, parts.port or 80), timeout=10) as sock:
         sock.sendall(
             (
                 f"POST /api/sessions HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: application/json\r\n"
