@@ -6,6 +6,7 @@ notebook (``notebooks/05-progress.ipynb``) and ``stretchcast progress --plot``.
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from matplotlib.figure import Figure
@@ -83,3 +84,17 @@ def save_figure(report: Report, path: Path, *, dpi: int = 110) -> Path:
         files.add(path, buffer.getvalue())
         files.commit()
     return path
+
+
+def suggestion_html(report: Report) -> str:
+    """The suggestion as a notebook card: the advice, why, and its source (all text escaped)."""
+    e = html.escape
+    g = report.suggestion
+    colour = WARN if g.action == "stop" else AFTER
+    heading = "Stop, and see a clinician" if g.action == "stop" else f"Next: {g.action.replace('-', ' ')}"
+    return (
+        f'<div style="border-left:5px solid {colour};padding:0.4em 0.9em;margin:0.5em 0">'
+        f"<p><strong>{e(heading)}</strong> (looking at {e(report.reviewed)})</p>"
+        f"<p>{e(g.advice)}</p><p><em>Why:</em> {e(g.reason)}</p>"
+        f'<p style="font-size:0.9em"><em>Source:</em> {e(g.source)}</p></div>'
+    )
