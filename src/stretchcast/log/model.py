@@ -130,7 +130,7 @@ def parse_at(text: str, *, default_tz: dt.tzinfo | None = None) -> dt.datetime:
     try:
         at = dt.datetime.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"'{text}' is not a date and time; write it like 2026-12-01T18:30") from None
+        raise ValueError(f"'{text}' is not a date and time") from None
     if at.tzinfo is None:
         if default_tz is None:
             raise ValueError(f"'{text}' has no time zone; add one, like 2026-12-01T18:30:00+00:00")

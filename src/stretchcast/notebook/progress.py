@@ -18,6 +18,12 @@ from stretchcast.output.files import OutputSet
 BEFORE = "#5b6470"
 AFTER = "#1f6f5c"
 WARN = "#b3261e"
+_HEADLINE = {
+    "stop": "stop, and see a clinician",
+    "step-back": "step back",
+    "move": "move on",
+    "stay": "stay on this week",
+}
 
 
 def plot_progress(report: Report, *, width: float = 10.0) -> Figure:
@@ -25,7 +31,7 @@ def plot_progress(report: Report, *, width: float = 10.0) -> Figure:
     fig = Figure(figsize=(width, 6.4), layout="constrained")
     weeks_ax, pain_ax = fig.subplots(2, 1)
     title = f"{report.title} ({report.programme})" if report.programme else "All sessions"
-    fig.suptitle(f"{title}: {report.suggestion.action.replace('-', ' ')}", fontsize=12)
+    fig.suptitle(f"{title}: {_HEADLINE[report.suggestion.action]}", fontsize=12)
 
     labels = [w.label for w in report.weeks]
     counts = [w.sessions for w in report.weeks]
