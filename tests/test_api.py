@@ -128,17 +128,15 @@ def test_only_json_is_taken(running: BackgroundServer, log: Log, content_type: s
 
 def test_a_large_body_is_refused_unread(running: BackgroundServer, log: Log) -> None:
     """A declared body over 16 KiB gets 413 at once, before a byte of it is sent, and the connection closes."""
-    parts = urlsplit(running.url)
-    with socket.create_connection((parts.hostname, parts.port or 80), timeout=10) as sock:
-        sock.sendall(
-            (
-                f"POST /api/sessions HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: application/json\r\n"
-                f"Authorization: Bearer {log.key()}\r\nContent-Length: {MAX_BODY + 1}\r\n\r\n"
-            ).encode()
-        )
-        answer = b""
-        while chunk := sock.recv(4096):  # the server answers and closes without waiting for the body
-            answer += chunk
+    # the server answers and closes without waiting for the body, which is never sent
+    answer = raw_headers(
+        running.url,
+        [
+            "Content-Type: application/json",
+            f"Authorization: Bearer {log.key()}",
+            f"Content-Length: {MAX_BODY + 1}",
+        ],
+    )
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 413")
     assert b"Connection: close" in head
@@ -155,21 +153,31 @@ def test_exactly_16_kib_is_allowed(running: BackgroundServer, log: Log) -> None:
     assert reply.status == 201
 
 
-def test_a_body_without_length_is_411(running: BackgroundServer, log: Log) -> None:
-    """A chunked body (no Content-Length) is refused with 411."""
-    parts = urlsplit(running.url)
-    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
-    try:
-        conn.request(
-            "POST",
-            "/api/sessions",
-            body=iter([json.dumps(checkin()).encode()]),
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {log.key()}"},
-            encode_chunked=True,
+def raw_headers(url: str, lines: list[str]) -> bytes:
+    """Send only a request's head (no body) and read the whole answer until the server closes."""
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port or 80), timeout=10) as sock:
+        sock.sendall(
+            (
+                "\r\n".join(["POST /api/sessions HTTP/1.1", f"Host: {parts.netloc}", *lines]) + "\r\n\r\n"
+            ).encode()
         )
-        assert conn.getresponse().status == 411
-    finally:
-        conn.close()
+        answer = b""
+        while chunk := sock.recv(4096):
+            answer += chunk
+    return answer
+
+
+@pytest.mark.parametrize("length", [None, "chunked", "-1", "many"])
+def test_a_body_without_length_is_411(running: BackgroundServer, log: Log, length: str | None) -> None:
+    """A body without a usable Content-Length (none, chunked, nonsense) is refused with 411, unread."""
+    lines = ["Content-Type: application/json", f"Authorization: Bearer {log.key()}"]
+    if length == "chunked":
+        lines.append("Transfer-Encoding: chunked")
+    elif length is not None:
+        lines.append(f"Content-Length: {length}")
+    answer = raw_headers(running.url, lines)
+    assert answer.startswith(b"HTTP/1.1 411")
     assert log.count() == 0
 
 
@@ -275,3 +283,28 @@ def test_the_banner_link_carries_the_key_in_the_fragment(library: Library, log: 
         assert f"{running.url}/#key={log.key()}" in text
         assert str(log.path) in text
         assert serve.page_link(running.server) == f"{running.url}/#key={log.key()}"
+
+
+def test_serve_command_opens_the_log(
+    library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """stretchcast serve --db FILE prints the link with the key; --no-log serves without one and makes none."""
+    from stretchcast.cli.main import main
+
+    seen: list[Log | None] = []
+
+    def interrupted(self: serve.StretchcastServer, poll_interval: float = 0.5) -> None:
+        seen.append(self.log)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(serve.StretchcastServer, "serve_forever", interrupted)
+    db = tmp_path / "mine" / "log.sqlite3"
+    assert main(["serve", str(library.root), "--port", "0", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert seen[0] is not None and seen[0].path == db
+    assert f"#key={Log(db).key()}" in out and f"check-ins go to {db}" in out
+    other = tmp_path / "none" / "log.sqlite3"
+    assert main(["serve", str(library.root), "--port", "0", "--db", str(other), "--no-log"]) == 0
+    assert seen[1] is None and "#key=" not in capsys.readouterr().out and not other.parent.exists()
+    assert main(["serve", str(tmp_path / "nope"), "--db", str(other)]) == 2
+    assert not other.parent.exists()  # a mistake makes no log

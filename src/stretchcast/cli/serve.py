@@ -42,13 +42,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _serve(args: argparse.Namespace) -> int:
     from stretchcast.serve import server as serve
 
-    log = None
-    if not args.no_log:
-        from stretchcast.cli.log import open_log
-
-        log = open_log(args)
-    server = serve.listen(args.folder, port=args.port, lan=args.lan, log=log)
+    server = serve.listen(args.folder, port=args.port, lan=args.lan)
     with server:
+        if not args.no_log:  # opened once the folder and port are known to be fine: a mistake makes no log
+            from stretchcast.cli.log import open_log
+
+            server.log = open_log(args)
         print(serve.banner(server, lan=args.lan, colour=sys.stdout.isatty()), flush=True)
         try:
             server.serve_forever()
