@@ -463,6 +463,18 @@ def test_cli_import_bad_file_exits_2_and_adds_nothing(
     assert main(["log", "import", "--csv", str(tmp_path / "missing.csv"), "--db", str(db)]) == 2
 
 
+def test_cli_import_from_standard_input(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """log import --csv - reads the CSV from standard input, bounded like a file."""
+    text = to_csv([session(1), session(2)])
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode("utf-8"))))
+    db = tmp_path / "l.sqlite3"
+    assert main(["log", "import", "--csv", "-", "--db", str(db)]) == 0
+    assert "Imported 2 sessions" in capsys.readouterr().out
+    assert Log(db).sessions() == [session(1), session(2)]
+
+
 def test_cli_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """log key prints the key; --rotate prints a new one and the old one stops working."""
     db = tmp_path / "l.sqlite3"

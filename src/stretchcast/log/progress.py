@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +81,6 @@ class Report:
     suggestion: Suggestion
     calendar_week: int | None = None  # by the recorded start date
     last_week: int | None = None
-    notes: tuple[str, ...] = field(default=())
 
     def as_json(self) -> dict[str, Any]:
         """The report as data (``progress --json``)."""

@@ -100,7 +100,8 @@
           } else {
             show("Saved in the log on the computer.");
           }
-          items = queue().filter((item) => item.id !== items[0].id);
+          const done = items[0].id;
+          items = queue().filter((item) => item.id !== done);
           saveQueue(items);
         } else {
           show(`Kept on this phone: the computer answered ${response.status}. It will try again.`);
