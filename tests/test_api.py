@@ -308,3 +308,30 @@ def test_serve_command_opens_the_log(
     assert seen[1] is None and "#key=" not in capsys.readouterr().out and not other.parent.exists()
     assert main(["serve", str(tmp_path / "nope"), "--db", str(other)]) == 2
     assert not other.parent.exists()  # a mistake makes no log
+
+
+def test_a_programme_week_card_says_which_week() -> None:
+    """A programme week's card carries its programme, week and routine name for the check-in (escaped)."""
+    from stretchcast.serve.checkin import card_attributes
+    from stretchcast.serve.library import ServedRoutine
+
+    week = ServedRoutine(
+        stem="six-weeks-week-03",
+        title="Week 3: Six weeks",
+        duration_ms=1000,
+        audio="six-weeks/week-03.mp3",
+        audio_bytes=1,
+        modified=0.0,
+        guid="g",
+        programme="Six weeks",
+        season=1,
+        episode=3,
+        routine_hash="0123456789abcdef",
+    )
+    assert card_attributes(week) == (
+        ' data-slug="week-03" data-programme="six-weeks" data-week="3" data-hash="0123456789abcdef"'
+    )
+    odd = ServedRoutine(
+        stem='My "Track"', title="t", duration_ms=1, audio="x.mp3", audio_bytes=1, modified=0.0, guid="g"
+    )
+    assert card_attributes(odd) == ' data-slug="my-track"'
