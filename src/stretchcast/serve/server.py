@@ -4,7 +4,9 @@ The server is the standard library's ``ThreadingHTTPServer``, which parses reque
 what it lacks for media (Range, conditional requests, safe paths) is in ``_http``, what the folder
 holds in ``library``, and the page and feed in ``pages``. Routes: ``/`` the page, ``/feed.xml`` the
 feed, ``/sw.js`` and ``/static/*`` the page's own files, ``/art/<name>.png|jpg`` the cover inside
-``<name>.mp3``; any other path names a file in the folder, or is 404.
+``<name>.mp3``; any other path names a file in the folder, or is 404. With a session log, and only
+then, ``/api/sessions`` takes the phone's check-ins (POST) and lists them (GET), both with the log's
+key (``api``); it is the one route that writes.
 """
 
 from __future__ import annotations
@@ -208,9 +210,8 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         folder = self.server.folder
         if segments in {(), ("index.html",)}:
-            page = render_page(scan(folder), self._base_url(), checkin=self.server.log is not None).encode(
-                "utf-8"
-            )
+            checkin = self.server.log is not None  # the check-in sheet only where it can be sent
+            page = render_page(scan(folder), self._base_url(), checkin=checkin).encode("utf-8")
             return _generated(page, ".html", (("Content-Security-Policy", _CSP),))
         if segments == ("feed.xml",):
             return _generated(render_feed(scan(folder), self._base_url()), ".xml")
