@@ -15,6 +15,7 @@ import sys
 import tempfile
 import textwrap
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -629,7 +630,8 @@ def test_a_killed_writer_leaves_a_sound_log_with_every_commit(tmp_path: Path) ->
             assert line, "the writer ended early"
             n = int(line)
             acknowledged |= {f"r{round_}-{n:05d}-{b}" for b in range(20)}
-        os.kill(writer.pid, signal.SIGKILL)  # mid-way through the next transaction, or between two
+        time.sleep(rng.uniform(0, 0.03))  # a random point within the next transactions (~15 ms each)
+        os.kill(writer.pid, signal.SIGKILL)
         writer.communicate()
         assert writer.returncode == -signal.SIGKILL
         log = Log(db)
