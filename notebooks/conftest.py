@@ -45,6 +45,33 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ[AUDIO_DIR_ENV] = str(root / "audio")
     os.environ[ROUTINES_DIR_ENV] = str(routines)
     os.environ["STRETCHCAST_CACHE"] = str(root / "cue-cache")  # never the user's own cache
+    os.environ["STRETCHCAST_DATA"] = str(root / "data")  # never the user's own session log
+    _seed_log(root / "data")
+
+
+def _seed_log(folder: Path) -> None:
+    """A fortnight of the six-week programme in the log, so notebooks/05 has something to show."""
+    import datetime as dt
+
+    from stretchcast.log import Log
+    from stretchcast.log.model import Session
+
+    start = dt.datetime(2026, 11, 2, 18, 0, tzinfo=dt.timezone.utc)
+    days = [(0, 1), (1, 1), (3, 1), (5, 1), (7, 2), (9, 2), (10, 2)]
+    Log(folder / "log.sqlite3").add_many(
+        Session(
+            id=f"notebook-seed-{n:04d}",
+            at=start + dt.timedelta(days=day),
+            routine=f"week-{week:02d}",
+            programme="six-weeks",
+            week=week,
+            done="full",
+            pain_before=4 - week,
+            pain_after=3 - week,
+            felt="right",
+        )
+        for n, (day, week) in enumerate(days)
+    )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

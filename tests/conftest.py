@@ -26,13 +26,14 @@ DRILLS = Path(__file__).resolve().parent / "data" / "drills"
 
 @pytest.fixture(scope="session", autouse=True)
 def _hermetic_voices(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """No test touches the user's cue cache or Google: a cache of their own, gTTS sent to a closed port."""
+    """No test touches the user's cue cache, session log or Google: their own, gTTS sent to a closed port."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed_port = s.getsockname()[1]
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(CACHE_ENV, str(tmp_path_factory.mktemp("cue-cache")))
         mp.setenv(URL_ENV, f"http://127.0.0.1:{closed_port}")
+        mp.setenv("STRETCHCAST_DATA", str(tmp_path_factory.mktemp("data")))
         yield
 
 

@@ -614,6 +614,7 @@ class TestNotebookFiles:
             "02-routine-builder.ipynb",
             "03-export.ipynb",
             "04-programme.ipynb",
+            "05-progress.ipynb",
         ]
 
 

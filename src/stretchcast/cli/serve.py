@@ -32,6 +32,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="listen on this computer's Wi-Fi address and print a QR code to open it on a phone",
     )
+    from stretchcast.cli.log import add_db_option
+
+    add_db_option(p)
+    p.add_argument("--no-log", action="store_true", help="no check-ins: serve read-only, without the log")
     p.set_defaults(handler=_serve)
 
 
@@ -40,6 +44,10 @@ def _serve(args: argparse.Namespace) -> int:
 
     server = serve.listen(args.folder, port=args.port, lan=args.lan)
     with server:
+        if not args.no_log:  # opened once the folder and port are known to be fine: a mistake makes no log
+            from stretchcast.cli.log import open_log
+
+            server.log = open_log(args)
         print(serve.banner(server, lan=args.lan, colour=sys.stdout.isatty()), flush=True)
         try:
             server.serve_forever()

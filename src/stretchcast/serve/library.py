@@ -27,6 +27,7 @@ from mutagen.mp3 import MP3
 from stretchcast import words
 from stretchcast.content.reading import read_bounded
 from stretchcast.errors import StretchcastError
+from stretchcast.log.model import routine_hash
 from stretchcast.output.files import MAX_MANIFEST_BYTES
 from stretchcast.output.manifest import Manifest, ManifestError
 from stretchcast.output.programme_files import PROGRAMME_MANIFEST, current_week, read_start
@@ -99,6 +100,7 @@ class ServedRoutine:
     cover_file: str | None = None
     changes: str | None = None  # what the week changed, as programme.json says it
     manifest: str | None = None  # the manifest's name: the page's figure follows its events
+    routine_hash: str | None = None  # the manifest's routine settings, hashed: what the log records
 
     @property
     def cover_path(self) -> str | None:
@@ -196,6 +198,7 @@ def _from_manifest(root: Path, name: str) -> ServedRoutine | None:
         split=_playlist_tracks(root, playlist) if playlist else (),
         cover_mime=from_tags.cover_mime,
         manifest=name,
+        routine_hash=_settings_hash(manifest),
     )
 
 
@@ -425,4 +428,10 @@ def _week(root: Path, folder: str, entry: dict[str, Any], programme: str) -> Ser
         episode=number,
         changes=entry["changes"] if isinstance(entry.get("changes"), str) else None,
         cover_file=cover if cover and cover.lower().endswith(".png") else None,
+        routine_hash=_settings_hash(manifest),
     )
+
+
+def _settings_hash(manifest: Manifest | None) -> str | None:
+    """The log's hash of a manifest's ``routine`` settings (as the file holds them), or None."""
+    return routine_hash(manifest.to_dict()["routine"]) if manifest is not None else None

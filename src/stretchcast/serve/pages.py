@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from stretchcast import __version__, words
 from stretchcast.serve import podcast
+from stretchcast.serve.checkin import card_attributes, checkin_html
 from stretchcast.serve.library import ServedRoutine
 
 _ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
@@ -46,11 +47,15 @@ def _figure(r: ServedRoutine, n: int) -> str:
     )
 
 
-def render_page(routines: tuple[ServedRoutine, ...], base_url: str, *, published: bool = False) -> str:
+def render_page(
+    routines: tuple[ServedRoutine, ...], base_url: str, *, published: bool = False, checkin: bool = False
+) -> str:
     """The phone page: a card per routine. Every piece of manifest or tag text is escaped.
 
     Every link in it is relative; ``published`` says it is the static site ``stretchcast publish``
-    writes rather than the page ``serve`` answers (it changes what the footer says).
+    writes rather than the page ``serve`` answers (it changes what the footer says). With
+    ``checkin`` (the server has a session log), each card carries what a check-in records and
+    the page has the check-in sheet (``serve/checkin.py``).
     """
     e = html.escape
     feed_url = f"{base_url}/feed.xml"
@@ -116,7 +121,7 @@ def render_page(routines: tuple[ServedRoutine, ...], base_url: str, *, published
         changes = f'<p class="meta changes">{e(r.changes.capitalize())}</p>' if r.changes else ""
         cards.append(
             f'<article class="routine{" current" * r.current}" id="routine-{n}" data-routine'
-            f' data-title="{e(r.title)}"{week_attrs}>'
+            f' data-title="{e(r.title)}"{week_attrs}{card_attributes(r) if checkin else ""}>'
             f'<div class="head">{cover}<div>{badge}<h2>{e(heading)}</h2>'
             f'<p class="meta">{e(meta)}</p>{changes}</div></div>'
             f'<audio controls preload="metadata" src="{e(_url(r.audio))}">{track}'
@@ -149,7 +154,7 @@ def render_page(routines: tuple[ServedRoutine, ...], base_url: str, *, published
 </header>
 <main>
 {"".join(cards)}
-</main>
+</main>{checkin_html(routines) if checkin else ""}
 <footer class="site">
 {_footer(feed_url, published=published)}
 </footer>

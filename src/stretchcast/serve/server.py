@@ -4,7 +4,9 @@ The server is the standard library's ``ThreadingHTTPServer``, which parses reque
 what it lacks for media (Range, conditional requests, safe paths) is in ``_http``, what the folder
 holds in ``library``, and the page and feed in ``pages``. Routes: ``/`` the page, ``/feed.xml`` the
 feed, ``/sw.js`` and ``/static/*`` the page's own files, ``/art/<name>.png|jpg`` the cover inside
-``<name>.mp3``; any other path names a file in the folder, or is 404.
+``<name>.mp3``; any other path names a file in the folder, or is 404. With a session log, and only
+then, ``/api/sessions`` takes the phone's check-ins (POST) and lists them (GET), both with the log's
+key (``api``); it is the one route that writes.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from typing import IO, Any, BinaryIO
 
 from stretchcast import __version__
 from stretchcast.errors import UsageError
+from stretchcast.log.store import Log
+from stretchcast.serve import api
 from stretchcast.serve.figures import figure_file
 from stretchcast.serve.http import (
     MEDIA_TYPES,
@@ -64,6 +68,8 @@ _STATIC = {
     "app.css": ".css",
     "app.js": ".js",
     "icon.svg": ".svg",
+    "checkin.css": ".css",  # the session check-in (serve/checkin.py)
+    "checkin.js": ".js",
 }
 
 _CSP = (
@@ -96,10 +102,16 @@ class StretchcastServer(ThreadingHTTPServer):
     folder: Path
 
     def __init__(
-        self, address: tuple[str, int], folder: Path, *, idle_timeout: float = IDLE_TIMEOUT_S
+        self,
+        address: tuple[str, int],
+        folder: Path,
+        log: Log | None = None,
+        *,
+        idle_timeout: float = IDLE_TIMEOUT_S,
     ) -> None:
         self.folder = folder.resolve()
         self.idle_timeout = idle_timeout
+        self.log = log  # the session log the phone's check-ins go to; None: no /api/sessions
         super().__init__(address, _Handler)
 
     @property
@@ -150,7 +162,44 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
     # Every other method HTTP defines is refused with 405; an unknown one gets http.server's 501.
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = do_CONNECT = _refuse  # noqa: N815 - http.server dispatches on these names
+    do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = do_CONNECT = _refuse  # noqa: N815 - http.server dispatches on these names
+
+    def do_POST(self) -> None:
+        """POST is for the session log's check-ins only (``/api/sessions``); everywhere else, 405."""
+        if url_segments(self.path) == api.PATH:
+            self._api(post=True)
+        else:
+            self._refuse()
+
+    def _api(self, *, post: bool, head: bool = False) -> None:
+        """``/api/sessions`` (serve/api.py decides; this only speaks HTTP)."""
+        log = self.server.log
+        if log is None:
+            self.close_connection = True
+            self._send_text(
+                HTTPStatus.NOT_FOUND, "No session log here.\n", head=head, headers=(("Connection", "close"),)
+            )
+            return
+        host = self.headers.get("Host")
+        host = host if host and _HOST.fullmatch(host) else None
+        if post:
+            answer = api.post_session(api.header_map(self.headers.items()), host, self.rfile.read, log)
+        else:
+            answer = api.get_sessions(api.header_map(self.headers.items()), host, log)
+        body = answer.body
+        headers = [
+            ("Content-Type", "application/json; charset=utf-8"),
+            ("Cache-Control", "no-store"),
+            *answer.headers,
+        ]
+        if answer.close:
+            self.close_connection = True  # a body may be left unread: never misread it as the next request
+            headers.append(("Connection", "close"))
+        self._start(answer.status, headers)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
 
     def version_string(self) -> str:
         """The ``Server`` header: no need to tell the network which Python runs this."""
@@ -163,6 +212,9 @@ class _Handler(BaseHTTPRequestHandler):
     # -- answering
 
     def _answer(self, *, head: bool) -> None:
+        if url_segments(self.path) == api.PATH:
+            self._api(post=False, head=head)
+            return
         entity = self._entity()
         if entity is None:
             self._send_text(HTTPStatus.NOT_FOUND, "Not found.\n", head=head)
@@ -181,7 +233,8 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         folder = self.server.folder
         if segments in {(), ("index.html",)}:
-            page = render_page(scan(folder), self._base_url()).encode("utf-8")
+            checkin = self.server.log is not None  # the check-in sheet only where it can be sent
+            page = render_page(scan(folder), self._base_url(), checkin=checkin).encode("utf-8")
             return _generated(page, ".html", (("Content-Security-Policy", _CSP),))
         if segments == ("feed.xml",):
             return _generated(render_feed(scan(folder), self._base_url()), ".xml")
@@ -341,7 +394,12 @@ def _cover_entity(folder: Path, name: str) -> _Entity | None:
 
 
 def make_server(
-    folder: Path, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT, idle_timeout: float = IDLE_TIMEOUT_S
+    folder: Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    log: Log | None = None,
+    idle_timeout: float = IDLE_TIMEOUT_S,
 ) -> StretchcastServer:
     """A server bound to ``host:port`` over ``folder``; UsageError if the folder or port will not do."""
     if not folder.is_dir():
@@ -355,7 +413,7 @@ def make_server(
             fix="Use 1024 to 65535 (lower ones need root), or 0 for any free port.",
         )
     try:
-        return StretchcastServer((host, port), folder, idle_timeout=idle_timeout)
+        return StretchcastServer((host, port), folder, log, idle_timeout=idle_timeout)
     except OSError as err:
         if err.errno == errno.EADDRINUSE:
             raise UsageError(
@@ -417,10 +475,16 @@ def start_background(
     *,
     host: str = "127.0.0.1",
     port: int = 0,
+    log: Log | None = None,
     idle_timeout: float = IDLE_TIMEOUT_S,
 ) -> BackgroundServer:
-    """Serve ``folder`` from a background thread (any free port by default) and return its handle."""
-    return BackgroundServer(make_server(Path(folder), host=host, port=port, idle_timeout=idle_timeout))
+    """Serve ``folder`` from a background thread (any free port by default) and return its handle.
+
+    With ``log``, the page offers a check-in after each track and ``/api/sessions`` records it.
+    """
+    return BackgroundServer(
+        make_server(Path(folder), host=host, port=port, log=log, idle_timeout=idle_timeout)
+    )
 
 
 def lan_address() -> str:
@@ -466,9 +530,17 @@ def qr_text(url: str, *, colour: bool) -> str:
     return "\n".join(lines)
 
 
-def listen(folder: Path, *, port: int = DEFAULT_PORT, lan: bool = False) -> StretchcastServer:
+def listen(
+    folder: Path, *, port: int = DEFAULT_PORT, lan: bool = False, log: Log | None = None
+) -> StretchcastServer:
     """A server over ``folder``: on 127.0.0.1, or with ``lan`` on this machine's network address."""
-    return make_server(folder, host=lan_address() if lan else "127.0.0.1", port=port)
+    return make_server(folder, host=lan_address() if lan else "127.0.0.1", port=port, log=log)
+
+
+def page_link(server: StretchcastServer) -> str:
+    """The page's address, with the log's key in the fragment (never sent to a server, nor in a Referer)."""
+    url = f"{server.url}/"
+    return f"{url}#key={server.log.key()}" if server.log is not None else url
 
 
 def banner(server: StretchcastServer, *, lan: bool, colour: bool = False) -> str:
@@ -477,6 +549,9 @@ def banner(server: StretchcastServer, *, lan: bool, colour: bool = False) -> str
     routines = scan(server.folder)
     count = f"{len(routines)} routine{'s' * (len(routines) != 1)}"
     lines = [f"Serving {count} from {server.folder} (read-only)."]
+    link = page_link(server)
+    if server.log is not None:
+        lines[0] = f"Serving {count} from {server.folder} (read-only; check-ins go to {server.log.path})."
     if not routines:
         lines.append(
             "Nothing to play yet: build one (stretchcast build standard); the page shows it on reload."
@@ -484,15 +559,15 @@ def banner(server: StretchcastServer, *, lan: bool, colour: bool = False) -> str
     if lan:
         lines += [
             "",
-            qr_text(f"{url}/", colour=colour),
+            qr_text(link, colour=colour),
             "",
-            f"On your phone, on the same Wi-Fi: scan the code or open {url}/",
+            f"On your phone, on the same Wi-Fi: scan the code or open {link}",
             f"Podcast feed (add it by URL in a podcast app): {url}/feed.xml",
             "Anyone on this network can open these files while this runs.",
         ]
     else:
         lines += [
-            f"  Page: {url}/",
+            f"  Page: {link}",
             f"  Podcast feed: {url}/feed.xml",
             "Only this computer can open it; add --lan to open it on a phone on the same Wi-Fi.",
         ]

@@ -5,9 +5,10 @@
 // Every path is relative to this script, so the same worker serves a site published under a prefix.
 "use strict";
 
-const CACHE = "stretchcast-shell-v2";
+const CACHE = "stretchcast-shell-v3";
 const AUDIO = "stretchcast-audio-v1"; // written by app.js; never emptied here
 const SHELL = ["./", "static/app.css", "static/app.js", "static/icon.svg"];
+// The check-in's files are kept as they are fetched (a server without a log has none to give).
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
@@ -67,6 +68,8 @@ self.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
+  // The session log is never kept here: it is private, and only the server's answer counts.
+  if (url.pathname.includes("/api/")) return;
   if (url.pathname.endsWith(".mp3")) {
     // The page saving a track (again, after a rebuild) asks with cache "no-store": the server's copy.
     if (request.cache === "no-store") return;
