@@ -22,6 +22,8 @@ from stretchcast.content import (
     load_routine,
     save_routine,
 )
+from stretchcast.errors import UsageError
+from stretchcast.fit import fit_minutes
 from stretchcast.output.files import check_writable
 from stretchcast.pipeline import (
     DEFAULT_BITRATE,
@@ -93,6 +95,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             action="store_false",
             default=None,
             help="no 'three, two, one' in long holds",
+        )
+        p.add_argument(
+            "--minutes",
+            type=float,
+            metavar="N",
+            help="solve the doses (each within its range) so the track lasts N minutes, within 15 s",
         )
 
     p_plan = sub.add_parser("plan", help="the timeline and total length, without making audio")
@@ -168,13 +176,27 @@ def _changes(args: argparse.Namespace) -> list[str]:
     if args.pace is not None:
         changes.append(f"--pace {args.pace:g}")
     changes += [f"--no-{name}" for name in ("chimes", "countdown") if getattr(args, name) is False]
+    if args.minutes is not None:
+        changes.append(f"--minutes {args.minutes:g}")
     return changes
 
 
-def _routine(args: argparse.Namespace, collection: Collection) -> Routine:
+def routine_from_args(args: argparse.Namespace, collection: Collection) -> Routine:
+    """The routine the arguments name, with their changes: ``--set``, guidance, then ``--minutes``."""
     # a changed routine comes back titled "... (adjusted)": it is not the file it came from
     routine = load_routine(collection, args.routine).with_overrides(args.overrides)
-    return with_guidance(routine, pace=args.pace, chimes=args.chimes, countdown=args.countdown)
+    routine = with_guidance(routine, pace=args.pace, chimes=args.chimes, countdown=args.countdown)
+    if args.minutes is not None:
+        if args.overrides:
+            raise UsageError(
+                "--minutes and --set both choose the doses",
+                fix="Use one: --minutes to fit the time you have, or --set for the doses you want.",
+            )
+        routine = fit_minutes(routine, args.minutes).routine
+    return routine
+
+
+_routine = routine_from_args
 
 
 _FIELD_UNITS = {"reps": "", "hold": " s", "pace": " s", "rest": " s", "sets": ""}
