@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, NoReturn, cast
 
 from stretchcast import __version__
-from stretchcast.cli import figures, programme, routines, serve, voices
+from stretchcast.cli import figures, handout, programme, routines, serve, voices
 from stretchcast.errors import StretchcastError, did_you_mean
 from stretchcast.sound.cues import abandoned_engines
 
@@ -24,7 +24,7 @@ log = logging.getLogger("stretchcast")
 
 #: Each module adds its subcommands (``register(sub)``), in the order ``--help`` lists them; every
 #: subcommand sets ``handler``, the function that runs it and returns the exit code.
-COMMAND_MODULES = (routines, serve, voices, programme, figures)
+COMMAND_MODULES = (routines, serve, voices, programme, figures, handout)
 INTERRUPTED = 130  # the shell's code for a process stopped by Ctrl-C (128 + SIGINT)
 
 

@@ -66,43 +66,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         )
         change_args(p)
 
-    def change_args(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--set",
-            dest="overrides",
-            action="append",
-            default=[],
-            metavar="EXERCISE.FIELD=VALUE",
-            help="change a dose, e.g. --set knee-sways.reps=6 (fields: reps, hold, rest, sets, pace)",
-        )
-        lo, hi = PACE_FACTOR_RANGE
-        p.add_argument(
-            "--pace",
-            type=float,
-            metavar="FACTOR",
-            help=f"stretch ({hi:g} max) or shorten ({lo:g} min) the time for each movement",
-        )
-        p.add_argument(
-            "--no-chimes",
-            dest="chimes",
-            action="store_false",
-            default=None,
-            help="no chime at the start of each exercise and the end",
-        )
-        p.add_argument(
-            "--no-countdown",
-            dest="countdown",
-            action="store_false",
-            default=None,
-            help="no 'three, two, one' in long holds",
-        )
-        p.add_argument(
-            "--minutes",
-            type=float,
-            metavar="N",
-            help="solve the doses (each within its range) so the track lasts N minutes, within 15 s",
-        )
-
     p_plan = sub.add_parser("plan", help="the timeline and total length, without making audio")
     routine_args(p_plan)
     p_plan.set_defaults(handler=_with_routine(_plan))
@@ -168,6 +131,45 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p_build.add_argument("-q", "--quiet", action="store_true", help="print only the MP3's path")
     voice_commands.add_voice_options(p_build)
+
+
+def change_args(p: argparse.ArgumentParser) -> None:
+    """The options that change a routine: ``--set``, ``--pace``, the guidance switches, ``--minutes``."""
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="EXERCISE.FIELD=VALUE",
+        help="change a dose, e.g. --set knee-sways.reps=6 (fields: reps, hold, rest, sets, pace)",
+    )
+    lo, hi = PACE_FACTOR_RANGE
+    p.add_argument(
+        "--pace",
+        type=float,
+        metavar="FACTOR",
+        help=f"stretch ({hi:g} max) or shorten ({lo:g} min) the time for each movement",
+    )
+    p.add_argument(
+        "--no-chimes",
+        dest="chimes",
+        action="store_false",
+        default=None,
+        help="no chime at the start of each exercise and the end",
+    )
+    p.add_argument(
+        "--no-countdown",
+        dest="countdown",
+        action="store_false",
+        default=None,
+        help="no 'three, two, one' in long holds",
+    )
+    p.add_argument(
+        "--minutes",
+        type=float,
+        metavar="N",
+        help="solve the doses (each within its range) so the track lasts N minutes, within 15 s",
+    )
 
 
 def _changes(args: argparse.Namespace) -> list[str]:
