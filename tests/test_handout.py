@@ -133,3 +133,18 @@ class _no_raise:  # noqa: N801 - used like pytest.raises
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+
+def test_build_handout_sits_beside_the_track_and_serve_and_export_list_it(tmp_path: Path) -> None:
+    """``build --handout`` writes NAME.pdf beside NAME.mp3; the export's file list and the phone page link it."""
+    from stretchcast.notebook.view import output_files
+    from stretchcast.serve.library import scan
+    from stretchcast.serve.pages import render_page
+
+    assert main(["build", "gentle", "--voice", "fake", "--handout", "-q", "-o", str(tmp_path)]) == 0
+    assert (tmp_path / "gentle.pdf").is_file() and (tmp_path / "gentle.html").is_file()
+    labels = [label for label, _path in output_files(tmp_path / "gentle.json")]
+    assert "Handout" in labels
+    page = render_page(scan(tmp_path), "http://127.0.0.1:8000/")
+    assert 'href="/gentle.pdf"' in page
+    assert "gentle.mp3" in _text(tmp_path / "gentle.pdf")

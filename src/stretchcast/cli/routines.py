@@ -24,6 +24,7 @@ from stretchcast.content import (
 )
 from stretchcast.errors import UsageError
 from stretchcast.fit import fit_minutes
+from stretchcast.handout import PAPERS, routine_sheet, write_handout
 from stretchcast.output.files import check_writable
 from stretchcast.pipeline import (
     DEFAULT_BITRATE,
@@ -130,6 +131,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="year tag (default: the content's year, for reproducible files)",
     )
     p_build.add_argument("-q", "--quiet", action="store_true", help="print only the MP3's path")
+    p_build.add_argument(
+        "--handout",
+        action="store_true",
+        help="also the printed handout beside the track: NAME.pdf and NAME.html",
+    )
+    p_build.add_argument(
+        "--paper", default="a4", type=str.lower, choices=sorted(PAPERS), help="handout paper"
+    )
+    p_build.add_argument(
+        "--url", metavar="URL", help="the phone page's address, printed as a QR code on the handout"
+    )
     voice_commands.add_voice_options(p_build)
 
 
@@ -319,6 +331,8 @@ def _build(args: argparse.Namespace, routine: Routine) -> int:
         year=args.year,
     )
     check_writable(options.out_dir)  # before a voice is loaded or asked anything
+    if args.url is not None and not args.url.startswith(("http://", "https://")):
+        raise UsageError(f"--url {args.url} is not a web address", fix="Give the address serve prints.")
     choice = choose_voice(
         args.voice or routine.voice or "auto",
         offline=args.offline,
@@ -333,6 +347,11 @@ def _build(args: argparse.Namespace, routine: Routine) -> int:
         progress=not args.quiet,
         cache=voice_commands.cache_from(args),
     )
+    if args.handout:  # beside the track, named like it, so `serve` links it
+        sheet = routine_sheet(routine, track=result.mp3.name, url=args.url)
+        printed = write_handout(sheet, result.mp3.parent, paper=args.paper, name=result.mp3.stem)
+        if not args.quiet:
+            print(f"Handout: {printed.pdf.resolve()}")
     if args.quiet:
         print(result.mp3.resolve())
         return 0

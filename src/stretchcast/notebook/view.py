@@ -27,6 +27,7 @@ import ipywidgets as widgets
 from stretchcast import words
 from stretchcast.content import PACE_FACTOR_RANGE, Collection, Exercise, Routine, load_routine
 from stretchcast.errors import StretchcastError, UsageError
+from stretchcast.handout import routine_sheet, write_handout
 from stretchcast.notebook.cards import chapters_table, file_link, size_text, table
 from stretchcast.notebook.figures import figure_html
 from stretchcast.notebook.model import (
@@ -502,6 +503,8 @@ def output_files(manifest_path: Path) -> list[tuple[str, Path]]:
     found: list[tuple[str, Path]] = [("MP3", folder / data["audio"]["file"]), ("Manifest", manifest_path)]
     for key, label in _EXTRA_FILES:
         found += [(label, folder / name) for name in _names(data.get(key))]
+    stem = Path(data["audio"]["file"]).stem  # the printed handout, when one sits beside the track
+    found += [("Handout", folder / f"{stem}.pdf"), ("Handout (HTML)", folder / f"{stem}.html")]
     return [
         (label, path) for label, path in found if path.resolve().is_relative_to(folder) and path.is_file()
     ]
@@ -565,12 +568,14 @@ def export_routines(
     voice: str | None = None,
     offline: bool = False,
     report: Callable[[str], None] | None = print,
+    handout: bool = False,
 ) -> list[ExportedTrack]:
     """Render each routine into ``options.out_dir`` (``default_audio_dir()`` unless given); one
     failure never stops the rest.
 
     ``voice`` None uses each routine's own voice, else "auto"; each voice is chosen once for all.
-    ``report`` gets a line as each routine starts and ends (None for silence).
+    ``report`` gets a line as each routine starts and ends (None for silence). ``handout`` also
+    writes each routine's printed handout beside its track (listed with its files).
     """
     options = options or BuildOptions(out_dir=default_audio_dir())
     say = report or (lambda _line: None)
@@ -600,6 +605,10 @@ def export_routines(
             if name not in choices:
                 choices[name] = choose_voice(name, offline=offline)
             result = build(routine, voice=choices[name], options=options)
+            if handout:
+                write_handout(
+                    routine_sheet(routine, track=result.mp3.name), result.mp3.parent, name=result.mp3.stem
+                )
         except StretchcastError as err:
             say(f"  {source.name} failed: {err.message}")
             tracks.append(ExportedTrack(source.name, routine.title, error=err.message))

@@ -80,6 +80,7 @@ class ServedRoutine:
     chapters: tuple[ChapterMark, ...] = ()
     captions: str | None = None  # the .vtt's name
     playlist: str | None = None  # the .m3u8's name
+    handout: str | None = None  # the printed handout (``<stem>.pdf``) beside the track, if there is one
     split: tuple[SplitTrack, ...] = ()
     cover_mime: str | None = None
     # A programme's week: the programme's title, its season in the feed, the week as the episode,
@@ -172,6 +173,7 @@ def _from_manifest(root: Path, name: str) -> ServedRoutine | None:
     captions = _file_named(root, manifest.get("captions")) or _file_named(root, f"{mp3_stem}.vtt")
     playlist = _file_named(root, manifest.get("playlist")) or _file_named(root, f"{mp3_stem}.m3u8")
     chapters = _chapters(manifest.get("chapters"))
+    handout = _file_named(root, f"{mp3_stem}.pdf")
     return ServedRoutine(
         stem=mp3_stem,
         title=title.strip() if isinstance(title, str) and title.strip() else from_tags.title,
@@ -184,6 +186,7 @@ def _from_manifest(root: Path, name: str) -> ServedRoutine | None:
         chapters=chapters or from_tags.chapters,
         captions=captions if captions and captions.lower().endswith(".vtt") else None,
         playlist=playlist if playlist and playlist.lower().endswith((".m3u8", ".m3u")) else None,
+        handout=handout,
         split=_playlist_tracks(root, playlist) if playlist else (),
         cover_mime=from_tags.cover_mime,
         manifest=name,
