@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stretchcast.cli.main import main
-from stretchcast.content import Routine
+from stretchcast.content import Collection, Routine, load_routine
 from stretchcast.errors import UsageError
 from stretchcast.fit import TOLERANCE_MS, Fitter, fit_minutes
 from stretchcast.timeline import compile_timeline
@@ -100,3 +101,25 @@ def test_a_length_between_two_sets_names_the_nearest_it_can_be(capsys: pytest.Ca
     with pytest.raises(UsageError) as caught:
         Fitter(fast).fit(4)
     assert "can be 4:" in str(caught.value) and "not within 15 s" in str(caught.value)
+
+
+def test_the_builder_target_length_sets_the_sliders(collection: Collection, tmp_path: Path) -> None:
+    """The builder's Minutes box and Fit button set the sliders to the doses ``--minutes`` solves, within 15 s."""
+    from stretchcast.notebook.model import RoutineModel
+    from stretchcast.notebook.view import RoutineBuilder
+
+    builder = RoutineBuilder(RoutineModel(collection, voice="fake"), out_dir=tmp_path, routines_dir=tmp_path)
+    builder.target.value = 14
+    builder.fit_button.click()
+    assert abs(builder.model.duration_ms - 14 * 60_000) <= TOLERANCE_MS
+    expected = fit_minutes(load_routine(collection, "standard"), 14).routine
+    for item in expected.items:
+        sliders = builder.controls.exercises[item.exercise.id].sliders
+        for field, slider in sliders.items():
+            assert slider.value == getattr(item.dose, field), (item.exercise.id, field)
+    before = builder.model.duration_ms
+    builder.target.value = 2
+    builder.fit_button.click()
+    shown = " ".join(o["data"]["text/plain"] for o in builder.controls.output.outputs if "data" in o)
+    assert "cannot be made that short" in shown
+    assert builder.model.duration_ms == before  # nothing changed

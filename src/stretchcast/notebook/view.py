@@ -110,6 +110,20 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
         self._last_plot: PlotData | None = None
         c = self.controls
         self._exercise_list = widgets.VBox([c.exercises[ex_id].box for ex_id in self.model.order])
+        # the time you have: sets the sliders (stretchcast.fit, the same rule as --minutes)
+        self.target = widgets.BoundedIntText(
+            value=10,
+            min=1,
+            max=600,
+            description="Minutes",
+            style=_NARROW,
+            layout=widgets.Layout(width="160px"),
+        )
+        self.fit_button = widgets.Button(
+            description="Fit to length",
+            icon="clock-o",
+            tooltip="Set the sliders so the track lasts this long",
+        )
         self.figure = widgets.HTML()  # the figure of the exercise last adjusted (notebook/figures.py)
         self._show_figure(self.model.exercises[self.model.order[0]].exercise)
         super().__init__(
@@ -122,6 +136,7 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
                 ),
                 widgets.HBox([c.preset, c.start_over, c.title], layout=_row()),
                 widgets.HTML("<b>Exercises</b>"),
+                widgets.HBox([self.target, self.fit_button], layout=_row(align="center")),
                 self._exercise_list,
                 self.figure,
                 widgets.HTML("<b>Guidance</b>"),
@@ -307,6 +322,7 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
         m.observe(self._order_changed, names="order")
         m.observe(lambda _change: self._refresh(), names=["timeline", "problem"])
         c.start_over.on_click(self._start_over)
+        self.fit_button.on_click(self._fit)
         c.render.on_click(self._render)
         c.save.on_click(self._save)
 
@@ -405,6 +421,12 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
         self._clear()
         with self._reporting("starting over"):
             self.model.reset()
+
+    def _fit(self, _button: widgets.Button) -> None:
+        self._clear()
+        with self._reporting("fitting the length"):
+            fit = self.model.fit_to(self.target.value)
+            self._tell(f"Fitted to {self.target.value} minutes: {words.clock(fit.duration_ms)} estimated.")
 
     def _render(self, _button: widgets.Button) -> None:
         c = self.controls
