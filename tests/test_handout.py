@@ -148,3 +148,12 @@ def test_build_handout_sits_beside_the_track_and_serve_and_export_list_it(tmp_pa
     page = render_page(scan(tmp_path), "http://127.0.0.1:8000/")
     assert 'href="/gentle.pdf"' in page
     assert "gentle.mp3" in _text(tmp_path / "gentle.pdf")
+
+
+def test_the_same_handout_gives_the_same_bytes(tmp_path: Path) -> None:
+    """Making a handout twice gives byte-identical PDFs and HTML (a fixed creation date, stable order)."""
+    for name in ("one", "two"):
+        assert main(["handout", "gentle", "-o", str(tmp_path / name)]) == 0
+    for suffix in ("pdf", "html"):
+        one = (tmp_path / "one" / f"gentle.{suffix}").read_bytes()
+        assert one == (tmp_path / "two" / f"gentle.{suffix}").read_bytes()

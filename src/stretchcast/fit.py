@@ -20,11 +20,15 @@ The rule (also in the README, "Routines that fit the time you have"):
   order, and the nearest of those is the fit; if the rests cannot reach it (a short routine has
   little rest to give), the reps and holds move with them, never the sets, and last the pace
   (half a second a step), for an exercise whose reps and holds the source fixes.
+- Last, if none of that lands within 15 s (two exercises with fixed reps and long sets), every way
+  of giving the exercises their sets is tried, the most even first, the other doses filled in from
+  the bottom of their ranges as above.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -185,6 +189,8 @@ class Fitter:
                 r, fine_length = _nearest(fine, self.length, target)
                 if abs(fine_length - target) < best[0]:
                     best = (abs(fine_length - target), fine[r], fine_length)
+        if best[0] > TOLERANCE_MS:
+            best = min(best, self._other_sets(target), key=lambda b: b[0])
         gap, doses, duration = best
         if gap > TOLERANCE_MS:  # between two lengths the doses can make (a set is a long step)
             raise UsageError(
@@ -193,6 +199,44 @@ class Fitter:
                 fix="Give a minute or two more or less, or add an exercise to the routine.",
             )
         return Fit(_with_doses(routine, doses), target, duration)
+
+    def _other_sets(self, target: int) -> tuple[int, Doses, int]:
+        """The last resort: every way of giving the exercises their sets, the most even first.
+
+        For each, the other open doses (and the pace) span a range of lengths; the first whose
+        range holds the target is filled in from its bottom, one step at a time, least moved first.
+        At most 3 sets each for 4 exercises: 81 ways, two plans each.
+        """
+        routine = self.routine
+        slots = _open(routine, ("sets",))
+        fine_fields = ("reps", "hold", "rest", "pace")
+        low_all = _at(routine, "min")
+
+        def extreme(doses: Doses, up: bool) -> Doses:
+            return _path(routine, doses, fine_fields, up=up)[-1]
+
+        combos = itertools.product(*(range(int(lo), int(hi) + 1) for _i, _f, lo, hi in slots))
+
+        def unevenness(sets: tuple[int, ...]) -> tuple[float, tuple[int, ...]]:
+            fractions = [(n - lo) / (hi - lo) for n, (_i, _f, lo, hi) in zip(sets, slots, strict=True)]
+            return (max(fractions, default=0) - min(fractions, default=0), sets)
+
+        best: tuple[int, Doses, int] = (2**62, low_all, 0)
+        for sets in sorted(combos, key=unevenness):
+            doses = list(low_all)
+            for n, (i, _f, _lo, _hi) in zip(sets, slots, strict=True):
+                doses[i] = dataclasses.replace(doses[i], sets=n)
+            bottom = extreme(tuple(doses), up=False)
+            top = extreme(bottom, up=True)
+            if not self.length(bottom) - TOLERANCE_MS <= target <= self.length(top) + TOLERANCE_MS:
+                continue
+            fine = _path(routine, bottom, fine_fields, up=True)
+            r, length = _nearest(fine, self.length, target)
+            if abs(length - target) < best[0]:
+                best = (abs(length - target), fine[r], length)
+            if best[0] <= TOLERANCE_MS:
+                break
+        return best
 
 
 def fit_minutes(routine: Routine, minutes: float) -> Fit:

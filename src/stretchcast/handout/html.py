@@ -24,7 +24,8 @@ h1 { color: #1f5e87; font-size: 1.9rem; margin: 0 0 .3rem; }
 h2 { color: #1f5e87; font-size: 1.3rem; margin: 1.4rem 0 .4rem; break-after: avoid; }
 h3 { color: #1f5e87; margin: 0 0 .2rem; }
 .length { font-weight: 600; }
-.cautions { background: #fdf3e7; padding: .4rem 1rem .4rem 1.8rem; border-radius: 4px; }
+.cautions { background: #fdf3e7; padding: .4rem 1rem .4rem 1.8rem; border-radius: 4px;
+  print-color-adjust: exact; -webkit-print-color-adjust: exact; }
 .exercise { display: grid; grid-template-columns: 13rem 1fr; gap: 1rem; padding: .8rem 0;
   border-bottom: 1px solid #bbb; break-inside: avoid; }
 .exercise img { width: 100%%; height: auto; }
