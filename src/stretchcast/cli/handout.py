@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from stretchcast.cli.routines import change_args, routine_from_args
+from stretchcast.cli.routines import minutes_arg, routine_from_args
 from stretchcast.content import Collection, load_collection
 from stretchcast.content import strict_yaml as _yaml
 from stretchcast.content.programme import load_programme, programme_names
@@ -31,8 +31,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "-o", "--out", type=Path, default=Path("audio"), metavar="DIR", help="folder (default: audio)"
     )
     add_handout_args(p)
-    change_args(p)
-    p.set_defaults(handler=_handout)
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="EXERCISE.FIELD=VALUE",
+        help="change a dose, as for build, e.g. --set knee-sways.reps=6",
+    )
+    minutes_arg(p)
+    # the guidance changes only the track's timing, not what is printed: as in the routine
+    p.set_defaults(handler=_handout, pace=None, chimes=None, countdown=None)
 
 
 def add_handout_args(p: argparse.ArgumentParser) -> None:
@@ -72,11 +81,10 @@ def _handout(args: argparse.Namespace) -> int:
     url = check_url(args.url)
     sheet: Sheet
     if _is_programme(collection, args.routine):
-        changed = args.overrides or args.minutes is not None or args.pace is not None
-        if changed or args.chimes is False or args.countdown is False:
+        if args.overrides or args.minutes is not None:
             raise UsageError(
                 "a programme's weeks are set in its file",
-                fix="Drop --set, --minutes and the guidance options, or make a handout of one routine.",
+                fix="Drop --set and --minutes, or make a handout of one routine.",
             )
         sheet = programme_sheet(load_programme(collection, args.routine), url=url)
     else:

@@ -67,6 +67,38 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         )
         change_args(p)
 
+    def change_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--set",
+            dest="overrides",
+            action="append",
+            default=[],
+            metavar="EXERCISE.FIELD=VALUE",
+            help="change a dose, e.g. --set knee-sways.reps=6 (fields: reps, hold, rest, sets, pace)",
+        )
+        lo, hi = PACE_FACTOR_RANGE
+        p.add_argument(
+            "--pace",
+            type=float,
+            metavar="FACTOR",
+            help=f"stretch ({hi:g} max) or shorten ({lo:g} min) the time for each movement",
+        )
+        p.add_argument(
+            "--no-chimes",
+            dest="chimes",
+            action="store_false",
+            default=None,
+            help="no chime at the start of each exercise and the end",
+        )
+        p.add_argument(
+            "--no-countdown",
+            dest="countdown",
+            action="store_false",
+            default=None,
+            help="no 'three, two, one' in long holds",
+        )
+        minutes_arg(p)
+
     p_plan = sub.add_parser("plan", help="the timeline and total length, without making audio")
     routine_args(p_plan)
     p_plan.set_defaults(handler=_with_routine(_plan))
@@ -145,37 +177,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     voice_commands.add_voice_options(p_build)
 
 
-def change_args(p: argparse.ArgumentParser) -> None:
-    """The options that change a routine: ``--set``, ``--pace``, the guidance switches, ``--minutes``."""
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="EXERCISE.FIELD=VALUE",
-        help="change a dose, e.g. --set knee-sways.reps=6 (fields: reps, hold, rest, sets, pace)",
-    )
-    lo, hi = PACE_FACTOR_RANGE
-    p.add_argument(
-        "--pace",
-        type=float,
-        metavar="FACTOR",
-        help=f"stretch ({hi:g} max) or shorten ({lo:g} min) the time for each movement",
-    )
-    p.add_argument(
-        "--no-chimes",
-        dest="chimes",
-        action="store_false",
-        default=None,
-        help="no chime at the start of each exercise and the end",
-    )
-    p.add_argument(
-        "--no-countdown",
-        dest="countdown",
-        action="store_false",
-        default=None,
-        help="no 'three, two, one' in long holds",
-    )
+def minutes_arg(p: argparse.ArgumentParser) -> None:
+    """``--minutes N``: the doses solved for the time you have (``stretchcast.fit``)."""
     p.add_argument(
         "--minutes",
         type=float,
