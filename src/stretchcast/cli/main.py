@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, NoReturn, cast
 
 from stretchcast import __version__
-from stretchcast.cli import figures, programme, publish, routines, say, serve, voices
+from stretchcast.cli import figures, handout, programme, publish, routines, say, serve, voices
 from stretchcast.cli import log as session_log
 from stretchcast.errors import OutputError, StretchcastError, did_you_mean, shown
 from stretchcast.sound.cues import abandoned_engines
@@ -27,7 +27,7 @@ log = logging.getLogger("stretchcast")
 
 #: Each module adds its subcommands (``register(sub)``), in the order ``--help`` lists them; every
 #: subcommand sets ``handler``, the function that runs it and returns the exit code.
-COMMAND_MODULES = (routines, serve, voices, programme, figures, say, publish, session_log)
+COMMAND_MODULES = (routines, serve, voices, programme, figures, say, handout, publish, session_log)
 INTERRUPTED = 130  # the shell's code for a process stopped by Ctrl-C (128 + SIGINT)
 
 

@@ -23,6 +23,8 @@ from stretchcast.content import (
 )
 from stretchcast.content.schema import DOSE, DOSE_FIELDS, FLAGS, PACE_FACTOR_RANGE, TITLE
 from stretchcast.errors import InputError, UsageError, shown
+from stretchcast.fit import fit_minutes
+from stretchcast.handout import PAPERS, routine_sheet, write_handout
 from stretchcast.output.files import check_outputs
 from stretchcast.pipeline import (
     DEFAULT_BITRATE,
@@ -35,6 +37,9 @@ from stretchcast.pipeline import (
 from stretchcast.progress import no_progress
 from stretchcast.timeline import Timeline
 from stretchcast.voices import choose_voice
+
+#: What ``build --handout`` writes beside the track, checked with the track's own files.
+HANDOUT_FILES = ((".pdf", "the handout"), (".html", "the handout's web page"))
 
 RoutineCommand = Callable[[argparse.Namespace, Routine], int]
 
@@ -96,6 +101,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             default=None,
             help="no 'three, two, one' in long holds",
         )
+        minutes_arg(p)
 
     p_plan = sub.add_parser("plan", help="the timeline and total length, without making audio")
     routine_args(p_plan)
@@ -161,7 +167,28 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="year tag (default: the content's year, for reproducible files)",
     )
     p_build.add_argument("-q", "--quiet", action="store_true", help="print only the MP3's path")
+    p_build.add_argument(
+        "--handout",
+        action="store_true",
+        help="also the printed handout beside the track: NAME.pdf and NAME.html",
+    )
+    p_build.add_argument(
+        "--paper", default="a4", type=str.lower, choices=sorted(PAPERS), help="handout paper"
+    )
+    p_build.add_argument(
+        "--url", metavar="URL", help="the phone page's address, printed as a QR code on the handout"
+    )
     voice_commands.add_voice_options(p_build)
+
+
+def minutes_arg(p: argparse.ArgumentParser) -> None:
+    """``--minutes N``: the doses solved for the time you have (``stretchcast.fit``)."""
+    p.add_argument(
+        "--minutes",
+        type=float,
+        metavar="N",
+        help="solve the doses (each within its range) so the track lasts N minutes, within 15 s",
+    )
 
 
 def _changes(args: argparse.Namespace) -> list[str]:
@@ -170,13 +197,27 @@ def _changes(args: argparse.Namespace) -> list[str]:
     if args.pace is not None:
         changes.append(f"--pace {args.pace:g}")
     changes += [f"--no-{name}" for name in ("chimes", "countdown") if getattr(args, name) is False]
+    if args.minutes is not None:
+        changes.append(f"--minutes {args.minutes:g}")
     return changes
 
 
-def _routine(args: argparse.Namespace, collection: Collection) -> Routine:
+def routine_from_args(args: argparse.Namespace, collection: Collection) -> Routine:
+    """The routine the arguments name, with their changes: ``--set``, guidance, then ``--minutes``."""
     # a changed routine comes back titled "... (adjusted)": it is not the file it came from
     routine = load_routine(collection, args.routine).with_overrides(args.overrides)
-    return with_guidance(routine, pace=args.pace, chimes=args.chimes, countdown=args.countdown)
+    routine = with_guidance(routine, pace=args.pace, chimes=args.chimes, countdown=args.countdown)
+    if args.minutes is not None:
+        if args.overrides:
+            raise UsageError(
+                "--minutes and --set both choose the doses",
+                fix="Use one: --minutes to fit the time you have, or --set for the doses you want.",
+            )
+        routine = fit_minutes(routine, args.minutes).routine
+    return routine
+
+
+_routine = routine_from_args
 
 
 def _flagged(err: InputError, given: set[str]) -> InputError:
@@ -314,8 +355,15 @@ def _build(args: argparse.Namespace, routine: Routine) -> int:
         split=args.split,
         year=args.year,
     )
+    if args.url is not None and not args.url.startswith(("http://", "https://")):
+        raise UsageError(f"--url {args.url} is not a web address", fix="Give the address serve prints.")
     # every file the build will write, before a voice is loaded or asked anything
-    check_outputs(options.out_dir, options.name or routine.slug, split=options.split)
+    check_outputs(
+        options.out_dir,
+        options.name or routine.slug,
+        split=options.split,
+        also=HANDOUT_FILES if args.handout else (),
+    )
     choice = choose_voice(
         args.voice or routine.voice or "auto",
         offline=args.offline,
@@ -335,6 +383,11 @@ def _build(args: argparse.Namespace, routine: Routine) -> int:
     finally:
         if progress is not None:
             progress.close()  # a failed build leaves no bar behind its message
+    if args.handout:  # beside the track, named like it, so `serve` links it
+        sheet = routine_sheet(routine, track=result.mp3.name, url=args.url)
+        printed = write_handout(sheet, result.mp3.parent, paper=args.paper, name=result.mp3.stem)
+        if not args.quiet:
+            print(f"Handout: {printed.pdf.resolve()}")
     if args.quiet:
         print(result.mp3.resolve())
         return 0

@@ -29,7 +29,7 @@ _BUILDER_WORDS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 #: Where a problem with each setting is shown: the message area beside its control.
-SLOTS = ("title", "exercises", "guidance", "plan", "render", "save")
+SLOTS = ("title", "exercises", "fit", "guidance", "plan", "render", "save")
 
 
 def builder_words(message: str) -> str:

@@ -42,6 +42,7 @@ from stretchcast.content import (
     slugify,
 )
 from stretchcast.errors import ContentError, UsageError, Where
+from stretchcast.fit import Fit, Fitter
 from stretchcast.notebook.lengths import CachedLengths
 from stretchcast.notebook.plots import PlotData, plot_data
 from stretchcast.pipeline import BuildOptions, BuildResult, build, plan
@@ -423,6 +424,18 @@ class RoutineModel(HasTraits):
             self.exact_ms = exact.duration_ms if exact is not None else 0
             self.problem_about = about
             self.problem = problem
+
+    def fit_to(self, minutes: float) -> Fit:
+        """Set the sliders so the routine lasts ``minutes`` (``stretchcast.fit``, as ``--minutes`` does).
+
+        A length out of reach is a UsageError naming the shortest and longest; nothing changes then.
+        """
+        fit = Fitter(self.checked_routine()).fit(minutes)
+        with self.batch():  # one plan, at the end
+            for item in fit.routine.items:
+                self.exercises[item.exercise.id].set_dose(item.dose)
+            self._mark_adjusted()
+        return fit
 
     def checked_routine(self) -> Routine:
         """The routine, or a UsageError saying in plain words why it cannot be rendered or saved."""

@@ -28,6 +28,7 @@ from stretchcast import words
 from stretchcast.content import ADJUSTED, PACE_FACTOR_RANGE, Collection, Exercise, Routine, load_routine
 from stretchcast.content.schema import dose_field
 from stretchcast.errors import StretchcastError, UsageError
+from stretchcast.handout import routine_sheet, write_handout
 from stretchcast.notebook.cards import chapters_table, file_link, size_text, table
 from stretchcast.notebook.figures import figure_html
 from stretchcast.notebook.messages import SLOTS, builder_words, slot_for
@@ -162,6 +163,20 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
         c = self.controls
         msg = c.messages
         self._exercise_list = widgets.VBox([c.exercises[ex_id].box for ex_id in self.model.order])
+        # the time you have: sets the sliders (stretchcast.fit, the same rule as --minutes)
+        self.target = widgets.BoundedIntText(
+            value=10,
+            min=1,
+            max=600,
+            description="Minutes",
+            style=_NARROW,
+            layout=widgets.Layout(width="160px"),
+        )
+        self.fit_button = widgets.Button(
+            description="Fit to length",
+            icon="clock-o",
+            tooltip="Set the sliders so the track lasts this long",
+        )
         self.figure = widgets.HTML()  # the figure of the exercise last adjusted (notebook/figures.py)
         self._show_figure(self.model.exercises[self.model.order[0]].exercise)
         super().__init__(
@@ -178,6 +193,8 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
                 msg["title"],
                 widgets.HTML("<b>Exercises</b>"),
                 msg["exercises"],
+                widgets.HBox([self.target, self.fit_button], layout=_row(align="center")),
+                msg["fit"],
                 self._exercise_list,
                 self.figure,
                 widgets.HTML("<b>Guidance</b>"),
@@ -395,6 +412,7 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
         m.observe(self._order_changed, names="order")
         m.observe(lambda _change: self._refresh(), names=["timeline", "problem", "exact_ms", "slug"])
         c.start_over.on_click(self._start_over)
+        self.fit_button.on_click(self._fit)
         c.render.on_click(self._render)
         c.save.on_click(self._save)
 
@@ -573,6 +591,14 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
         self._show_problem()
         self._voice_note()
 
+    def _fit(self, _button: widgets.Button) -> None:
+        self._clear()
+        with self._reporting("fitting the length", "fit"):
+            fit = self.model.fit_to(self.target.value)
+            self._tell(
+                "fit", f"Fitted to {self.target.value} minutes: {words.clock(fit.duration_ms)} estimated."
+            )
+
     def _render(self, _button: widgets.Button) -> None:
         c = self.controls
         self._clear()
@@ -685,6 +711,8 @@ def output_files(manifest_path: Path) -> list[tuple[str, Path]]:
     if m.playlist is not None:
         found.append(("Playlist (M3U8)", m.playlist))
     found += [("Track", s.file) for s in m.split]
+    stem = Path(m.audio.file).stem  # the printed handout, when one sits beside the track
+    found += [("Handout", f"{stem}.pdf"), ("Handout (HTML)", f"{stem}.html")]
     paths = [(label, folder / name) for label, name in found]
     return [
         (label, path) for label, path in paths if path.resolve().is_relative_to(folder) and path.is_file()
@@ -749,12 +777,14 @@ def export_routines(
     voice: str | None = None,
     offline: bool = False,
     report: Callable[[str], None] | None = print,
+    handout: bool = False,
 ) -> list[ExportedTrack]:
     """Render each routine into ``options.out_dir`` (``default_audio_dir()`` unless given); one
     failure never stops the rest.
 
     ``voice`` None uses each routine's own voice, else "auto"; each voice is chosen once for all.
-    ``report`` gets a line as each routine starts and ends (None for silence).
+    ``report`` gets a line as each routine starts and ends (None for silence). ``handout`` also
+    writes each routine's printed handout beside its track (listed with its files).
     """
     options = options or BuildOptions(out_dir=default_audio_dir())
     say = report or (lambda _line: None)
@@ -784,6 +814,10 @@ def export_routines(
             if name not in choices:
                 choices[name] = choose_voice(name, offline=offline)
             result = build(routine, voice=choices[name], options=options)
+            if handout:
+                write_handout(
+                    routine_sheet(routine, track=result.mp3.name), result.mp3.parent, name=result.mp3.stem
+                )
         except StretchcastError as err:
             say(f"  {source.name} failed: {err.message}")
             tracks.append(ExportedTrack(source.name, routine.title, error=err.message))

@@ -16,7 +16,7 @@ import re
 import signal
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -92,16 +92,17 @@ _TRACK_FILES = (
 )
 
 
-def check_outputs(folder: Path, slug: str, *, split: bool) -> None:
+def check_outputs(folder: Path, slug: str, *, split: bool, also: Sequence[tuple[str, str]] = ()) -> None:
     """Fail before any synthesis if a build named ``slug`` cannot put its files in ``folder``.
 
     Besides :func:`check_writable`: a folder, or a symbolic link loop, where one of the track's
     files goes (a file there is fine: it is replaced whole), and for ``split`` a file or a loop
     where the folder of split tracks goes. Found after the voice has spoken every cue, each of
-    these would cost minutes; found here, none of it is done.
+    these would cost minutes; found here, none of it is done. ``also`` names more files the
+    command writes beside the track, as (suffix, what it is).
     """
     check_writable(folder)
-    for suffix, what in _TRACK_FILES:
+    for suffix, what in (*_TRACK_FILES, *also):
         path = folder / f"{slug}{suffix}"
         if _loop(path):
             raise OutputError(

@@ -42,9 +42,10 @@ MEDIA_TYPES: Mapping[str, str] = {
     ".css": "text/css; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
     ".svg": "image/svg+xml",
+    ".pdf": "application/pdf",
 }
 # What a build leaves in the folder that a phone may fetch; everything else there is never served.
-SERVED_SUFFIXES = frozenset({".mp3", ".vtt", ".m3u8", ".m3u", ".json", ".png", ".jpg", ".jpeg"})
+SERVED_SUFFIXES = frozenset({".mp3", ".vtt", ".m3u8", ".m3u", ".json", ".png", ".jpg", ".jpeg", ".pdf"})
 MAX_DEPTH = 2  # <slug>.mp3 at the top, <slug>/NN-<exercise>.mp3 one folder down
 
 

@@ -89,6 +89,7 @@ class ServedRoutine:
     chapters: tuple[ChapterMark, ...] = ()
     captions: str | None = None  # the .vtt's name
     playlist: str | None = None  # the .m3u8's name
+    handout: str | None = None  # the printed handout (``<stem>.pdf``) beside the track, if there is one
     split: tuple[SplitTrack, ...] = ()
     cover_mime: str | None = None
     # A programme's week: the programme's title, its season in the feed, the week as the episode,
@@ -183,6 +184,7 @@ def _from_manifest(root: Path, name: str) -> ServedRoutine | None:
         ),
         key=lambda c: c.start_ms,
     )
+    handout = _file_named(root, f"{mp3_stem}.pdf")
     return ServedRoutine(
         stem=mp3_stem,
         title=manifest.title.strip() or from_tags.title,
@@ -195,6 +197,7 @@ def _from_manifest(root: Path, name: str) -> ServedRoutine | None:
         chapters=tuple(chapters) or from_tags.chapters,
         captions=captions if captions and captions.lower().endswith(".vtt") else None,
         playlist=playlist if playlist and playlist.lower().endswith((".m3u8", ".m3u")) else None,
+        handout=handout,
         split=_playlist_tracks(root, playlist) if playlist else (),
         cover_mime=from_tags.cover_mime,
         manifest=name,

@@ -104,6 +104,8 @@ def render_page(
             downloads.append(
                 f'<a class="button secondary" href="{e(_url(r.playlist))}" download>Download playlist</a>'
             )
+        if r.handout:  # the printed sheet, when `build --handout` or `handout` put one beside the track
+            downloads.append(f'<a class="button secondary" href="{e(_url(r.handout))}">Handout (PDF)</a>')
         split = ""
         if r.split:
             items = "".join(
