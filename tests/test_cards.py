@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from stretchcast.content import Collection, Routine
+from stretchcast.content.words import clock
 from stretchcast.notebook.cards import (
     chapters_table,
     dose_lines,
@@ -22,7 +23,6 @@ from stretchcast.notebook.cards import (
     summarize,
 )
 from stretchcast.pipeline import plan
-from stretchcast.words import clock
 
 
 class _Text(HTMLParser):

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from stretchcast.cli.main import main
 from stretchcast.content import Collection, Routine, load_routine
 from stretchcast.errors import UsageError
-from stretchcast.fit import TOLERANCE_MS, Fitter, fit_minutes
 from stretchcast.timeline import compile_timeline
+from stretchcast.timeline.fit import TOLERANCE_MS, Fitter, fit_minutes
 
 from .test_properties import BASE, routines
 

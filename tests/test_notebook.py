@@ -12,6 +12,7 @@ import pytest
 
 from stretchcast.cli.main import main
 from stretchcast.content import Collection, load_routine
+from stretchcast.content.words import clock
 from stretchcast.errors import VoiceError
 from stretchcast.notebook.model import RoutineModel
 from stretchcast.notebook.serving import ServingPanel
@@ -27,7 +28,6 @@ from stretchcast.pipeline import BuildOptions
 from stretchcast.serve.server import start_background
 from stretchcast.voices import Choice, EngineStatus
 from stretchcast.voices.cache import CACHE_ENV
-from stretchcast.words import clock
 
 from ._library import manifest as library_manifest
 

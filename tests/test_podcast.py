@@ -18,7 +18,7 @@ from stretchcast.cli.main import main
 from stretchcast.content import Collection, load_routine
 from stretchcast.content.programme import programme_of, progression
 from stretchcast.pipeline import BuildOptions, build
-from stretchcast.programmes import build_programme
+from stretchcast.pipeline.programme import build_programme
 from stretchcast.serve.podcast import podcast_guid, subscribe_links
 from stretchcast.serve.server import BackgroundServer, start_background
 from stretchcast.testing import FakeVoice

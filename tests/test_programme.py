@@ -26,7 +26,7 @@ from stretchcast.content.programme import (
 )
 from stretchcast.errors import ContentError
 from stretchcast.pipeline import plan
-from stretchcast.programmes import build_programme
+from stretchcast.pipeline.programme import build_programme
 from stretchcast.serve.server import start_background
 from stretchcast.testing import FakeVoice
 

@@ -8,9 +8,9 @@ from collections.abc import Callable
 import pytest
 
 from stretchcast.content import Routine
+from stretchcast.content.words import number
 from stretchcast.pipeline import with_guidance
 from stretchcast.timeline import COUNTDOWN_WORDS, Timeline, compile_timeline
-from stretchcast.words import number
 
 
 def _holds(t: Timeline, exercise: str) -> list[int]:

@@ -9,9 +9,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from stretchcast import words
 from stretchcast.cli import voices as voice_commands
-from stretchcast.content import Collection, load_collection, load_routine
+from stretchcast.content import Collection, load_collection, load_routine, words
 from stretchcast.content.programme import (
     SESSIONS_RANGE,
     Week,
@@ -24,7 +23,7 @@ from stretchcast.content.programme import (
 from stretchcast.errors import UsageError
 from stretchcast.output.files import OutputSet, check_writable
 from stretchcast.pipeline import DEFAULT_BITRATE, DEFAULT_SAMPLE_RATE, BuildOptions, BuildResult
-from stretchcast.programmes import (
+from stretchcast.pipeline.programme import (
     build_programme,
     parse_date,
     programme_dict,

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from stretchcast import words
 from stretchcast.cli import voices as voice_commands
 from stretchcast.cli.progress import TerminalProgress
 from stretchcast.content import (
@@ -20,10 +19,10 @@ from stretchcast.content import (
     load_collection,
     load_routine,
     save_routine,
+    words,
 )
 from stretchcast.content.schema import DOSE, DOSE_FIELDS, FLAGS, PACE_FACTOR_RANGE, TITLE
 from stretchcast.errors import InputError, UsageError, shown
-from stretchcast.fit import fit_minutes
 from stretchcast.handout import PAPERS, routine_sheet, write_handout
 from stretchcast.output.files import check_outputs
 from stretchcast.pipeline import (
@@ -36,6 +35,7 @@ from stretchcast.pipeline import (
 )
 from stretchcast.progress import no_progress
 from stretchcast.timeline import Timeline
+from stretchcast.timeline.fit import fit_minutes
 from stretchcast.voices import choose_voice
 
 #: What ``build --handout`` writes beside the track, checked with the track's own files.
@@ -182,7 +182,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def minutes_arg(p: argparse.ArgumentParser) -> None:
-    """``--minutes N``: the doses solved for the time you have (``stretchcast.fit``)."""
+    """``--minutes N``: the doses solved for the time you have (``stretchcast.timeline.fit``)."""
     p.add_argument(
         "--minutes",
         type=float,

@@ -23,8 +23,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from stretchcast import words
 from stretchcast.content import strict_yaml as _yaml
+from stretchcast.content import words
 from stretchcast.content.load import find_routine, load_routine, routine_from_mapping
 from stretchcast.content.model import (
     DOSE_FIELDS,

@@ -6,12 +6,11 @@ import io
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from stretchcast import words
-from stretchcast.content import DOSE_FIELDS, Dose, Exercise, Routine
+from stretchcast.content import DOSE_FIELDS, Dose, Exercise, Routine, words
 from stretchcast.content.programme import Programme, dose_phrase
 from stretchcast.figures.draw import png, scene
 from stretchcast.pipeline import plan
-from stretchcast.programmes import week_rows
+from stretchcast.pipeline.programme import week_rows
 
 #: Paper sizes the handout prints on: the PDF's page and the HTML's ``@page`` size, in millimetres.
 PAPERS: dict[str, tuple[str, float, float]] = {

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
-from stretchcast import words
-from stretchcast.content import Collection, Dose, Exercise, Range, Routine
+from stretchcast.content import Collection, Dose, Exercise, Range, Routine, words
 from stretchcast.notebook.figures import figure_html
 from stretchcast.notebook.model import default_voice
 from stretchcast.sound.say import say

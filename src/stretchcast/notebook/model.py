@@ -42,12 +42,12 @@ from stretchcast.content import (
     slugify,
 )
 from stretchcast.errors import ContentError, UsageError, Where
-from stretchcast.fit import Fit, Fitter
 from stretchcast.notebook.lengths import CachedLengths
 from stretchcast.notebook.plots import PlotData, plot_data
 from stretchcast.pipeline import BuildOptions, BuildResult, build, plan
 from stretchcast.progress import ProgressCallback, no_progress
 from stretchcast.timeline import Timeline
+from stretchcast.timeline.fit import Fit, Fitter
 from stretchcast.voices import Choice, choose_voice
 
 #: Environment variables the notebooks honour. Tests set them so that notebooks run offline with the
@@ -426,7 +426,7 @@ class RoutineModel(HasTraits):
             self.problem = problem
 
     def fit_to(self, minutes: float) -> Fit:
-        """Set the sliders so the routine lasts ``minutes`` (``stretchcast.fit``, as ``--minutes`` does).
+        """Set the sliders so the routine lasts ``minutes`` (as ``--minutes`` does: ``timeline.fit``).
 
         A length out of reach is a UsageError naming the shortest and longest; nothing changes then.
         """

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from matplotlib.figure import Figure
 from matplotlib.ticker import MultipleLocator
 
-from stretchcast import words
+from stretchcast.content import words
 from stretchcast.timeline import Event, Timeline
 
 #: Lanes from top to bottom: what a listener hears (or does) at each moment.

@@ -28,7 +28,7 @@ from stretchcast.errors import StretchcastError
 from stretchcast.notebook.model import default_audio_dir, default_voice
 from stretchcast.notebook.plots import EXERCISE_COLOURS, figure_png
 from stretchcast.pipeline import BuildResult
-from stretchcast.programmes import ProgrammeResult, build_programme, week_rows
+from stretchcast.pipeline.programme import ProgrammeResult, build_programme, week_rows
 
 _UNITS = {"reps": "reps", "hold": "hold (s)", "sets": "sets", "rest": "rest (s)", "pace": "pace (s)"}
 

@@ -24,8 +24,15 @@ from typing import Any
 import ipywidgets as widgets
 from traitlets import TraitError
 
-from stretchcast import words
-from stretchcast.content import ADJUSTED, PACE_FACTOR_RANGE, Collection, Exercise, Routine, load_routine
+from stretchcast.content import (
+    ADJUSTED,
+    PACE_FACTOR_RANGE,
+    Collection,
+    Exercise,
+    Routine,
+    load_routine,
+    words,
+)
 from stretchcast.content.schema import dose_field
 from stretchcast.errors import StretchcastError, UsageError
 from stretchcast.handout import routine_sheet, write_handout
@@ -163,7 +170,7 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
         c = self.controls
         msg = c.messages
         self._exercise_list = widgets.VBox([c.exercises[ex_id].box for ex_id in self.model.order])
-        # the time you have: sets the sliders (stretchcast.fit, the same rule as --minutes)
+        # the time you have: sets the sliders (stretchcast.timeline.fit, the same rule as --minutes)
         self.target = widgets.BoundedIntText(
             value=10,
             min=1,

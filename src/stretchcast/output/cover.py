@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFont
 
-from stretchcast import words
+from stretchcast.content import words
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """A programme's files in its output folder: ``programme.json`` and ``start.json`` (the start date).
 
-Kept apart from the build (``stretchcast.programmes``) so ``serve`` can read them without loading
+Kept apart from the build (``stretchcast.pipeline.programme``) so ``serve`` can read them without loading
 the pipeline.
 """
 

@@ -19,8 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from stretchcast import words
-from stretchcast.content import Routine
+from stretchcast.content import Routine, words
 from stretchcast.output import captions
 from stretchcast.output.cover import Cover, Segment, render_cover
 from stretchcast.output.files import OutputSet, exclusive, interrupts_deferred, remove_stale

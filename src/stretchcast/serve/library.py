@@ -24,7 +24,7 @@ from urllib.parse import quote
 from mutagen import MutagenError
 from mutagen.mp3 import MP3
 
-from stretchcast import words
+from stretchcast.content import words
 from stretchcast.content.reading import read_bounded
 from stretchcast.errors import StretchcastError
 from stretchcast.log.model import routine_hash

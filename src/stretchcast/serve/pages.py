@@ -11,7 +11,8 @@ import html
 import xml.etree.ElementTree as ET
 from urllib.parse import quote
 
-from stretchcast import __version__, words
+from stretchcast import __version__
+from stretchcast.content import words
 from stretchcast.serve import podcast
 from stretchcast.serve.checkin import card_attributes, checkin_html
 from stretchcast.serve.library import ServedRoutine

@@ -32,8 +32,7 @@ import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from stretchcast import words
-from stretchcast.content import Dose, Routine, RoutineItem
+from stretchcast.content import Dose, Routine, RoutineItem, words
 from stretchcast.errors import UsageError
 from stretchcast.timeline import compile_timeline
 

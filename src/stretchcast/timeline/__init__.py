@@ -18,8 +18,7 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
-from stretchcast import words
-from stretchcast.content import ADJUSTED, Dose, Exercise, Routine
+from stretchcast.content import ADJUSTED, Dose, Exercise, Routine, words
 
 SpeechMs = Callable[[str], int]
 Kind = Literal["speech", "tone", "silence"]
