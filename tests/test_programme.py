@@ -24,7 +24,7 @@ from stretchcast.content.programme import (
     progression,
     steps_of,
 )
-from stretchcast.errors import ContentError
+from stretchcast.errors import ContentError, OutputError
 from stretchcast.pipeline import plan
 from stretchcast.pipeline.programme import build_programme
 from stretchcast.serve.server import start_background
@@ -323,6 +323,22 @@ def test_a_shorter_rebuild_removes_the_weeks_it_no_longer_has(collection: Collec
     assert sorted(p.name for p in result.folder.glob("week-*.mp3")) == [f"week-0{n}.mp3" for n in (1, 2, 3)]
     assert not list(result.folder.glob("week-04.*"))
     assert len(json.loads(result.manifest.read_text())["weeks"]) == 3
+
+
+def test_a_blocked_last_week_is_found_before_any_week_is_spoken(
+    collection: Collection, tmp_path: Path
+) -> None:
+    """A folder where week 4's MP3 should go stops the build at once (exit 4's error) with nothing spoken."""
+    standard, full = load_routine(collection, "standard"), load_routine(collection, "full")
+    programme = programme_of(
+        "Mine", progression(standard, full, 4), sessions_per_week=3, path=tmp_path / "m.yaml"
+    )
+    (tmp_path / "out" / programme.slug / "week-04.mp3").mkdir(parents=True)
+    voice = FakeVoice()
+    with pytest.raises(OutputError, match="a folder is in its place") as caught:
+        build_programme(programme, out_dir=tmp_path / "out", voice=voice)
+    assert caught.value.exit_code == 4
+    assert voice.calls.total() == 0 and not list((tmp_path / "out" / programme.slug).glob("week-01.*"))
 
 
 def test_list_and_show_print_for_people(capsys: pytest.CaptureFixture[str]) -> None:

@@ -10,10 +10,14 @@ import datetime as dt
 import json
 from pathlib import Path
 
+from stretchcast.content.reading import read_bounded
+from stretchcast.errors import StretchcastError
 from stretchcast.output.files import OutputSet, check_writable, json_text
 
 PROGRAMME_MANIFEST = "programme.json"
 START_FILE = "start.json"
+
+MAX_START_BYTES = 4096  # start.json holds a slug and a date
 
 
 def write_start(folder: Path, slug: str, on: dt.date) -> Path:
@@ -29,9 +33,9 @@ def write_start(folder: Path, slug: str, on: dt.date) -> Path:
 def read_start(folder: Path) -> dt.date | None:
     """The start date recorded in a programme's output folder, or None (missing or unreadable)."""
     try:
-        data = json.loads((folder / START_FILE).read_text(encoding="utf-8"))
+        data = json.loads(read_bounded(folder / START_FILE, MAX_START_BYTES, what="start file"))
         return dt.date.fromisoformat(data["started"])
-    except (OSError, ValueError, KeyError, TypeError):
+    except (StretchcastError, ValueError, KeyError, TypeError):
         return None
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from stretchcast.content.programme import Programme, Week
 from stretchcast.errors import UsageError
-from stretchcast.output.files import OutputSet, check_writable, json_text, remove_stale
+from stretchcast.output.files import OutputSet, check_outputs, json_text, remove_stale
 from stretchcast.output.programme_files import PROGRAMME_MANIFEST, current_week, read_start, write_start
 from stretchcast.pipeline import BuildOptions, BuildResult, build, plan, routine_dict
 from stretchcast.version import __version__
@@ -97,8 +97,10 @@ def build_programme(
     complete routine build; ``on_week`` is called after each, for progress.
     """
     folder = out_dir / programme.slug
-    check_writable(out_dir)
     base = options or BuildOptions()
+    # every week's files, before any week is spoken: a problem in week 6 must not cost weeks 1 to 5
+    for week in programme.weeks:
+        check_outputs(folder, week.name, split=base.split)
     if voice is None or isinstance(voice, str):
         voice = choose_voice(voice or "auto", offline=offline)  # once: every week in the same voice
     results: list[BuildResult] = []
