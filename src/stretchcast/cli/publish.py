@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from stretchcast.cli.serve import add_folder_argument
+
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``publish``."""
@@ -17,14 +19,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             "their own servers (Pocket Casts, Overcast, Castro) can subscribe to it."
         ),
     )
-    p.add_argument(
-        "folder",
-        nargs="?",
-        type=Path,
-        default=Path("audio"),
-        metavar="DIR",
-        help="folder of built routines (default: audio)",
-    )
+    add_folder_argument(p, "folder of built routines (default: audio)")
     p.add_argument(
         "--base-url",
         required=True,

@@ -7,19 +7,17 @@ import sys
 from pathlib import Path
 
 
+def add_folder_argument(p: argparse.ArgumentParser, help_text: str) -> None:
+    """The folder of built routines a command reads (``serve``, ``publish``): ``audio`` by default."""
+    p.add_argument("folder", nargs="?", type=Path, default=Path("audio"), metavar="DIR", help=help_text)
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``serve``."""
     from stretchcast.serve.server import DEFAULT_PORT
 
     p = sub.add_parser("serve", help="play the built routines on a phone: a web page and a podcast feed")
-    p.add_argument(
-        "folder",
-        nargs="?",
-        type=Path,
-        default=Path("audio"),
-        metavar="DIR",
-        help="folder to serve (default: audio)",
-    )
+    add_folder_argument(p, "folder to serve (default: audio)")
     p.add_argument(
         "--port",
         type=int,

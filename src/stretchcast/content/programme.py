@@ -36,7 +36,8 @@ from stretchcast.content.model import (
     checked_dose,
     slugify,
 )
-from stretchcast.errors import ContentError, UsageError, Where, did_you_mean
+from stretchcast.content.schema import TITLE
+from stretchcast.errors import ContentError, UsageError, Where, did_you_mean, shown
 
 #: One step of each dose field: the most it may go up from one week to the next.
 STEPS: dict[str, float] = {"reps": 1, "hold": 1, "sets": 1, "rest": 5, "pace": 0.5}
@@ -112,7 +113,7 @@ def find_programme(collection: Collection, ref: str) -> Path:
     hint = did_you_mean(ref, names)
     listed = ", ".join(names) or "none yet"
     raise UsageError(
-        f"there is no programme called '{ref}'",
+        f"there is no programme called '{shown(ref)}'",
         fix=f"{hint}Programmes: {listed}; or give the path to a programme .yaml file.",
     )
 
@@ -125,7 +126,7 @@ def load_programme(collection: Collection, ref: str | Path) -> Programme:
         path,
         fix="A programme file has 'title:', 'sessions_per_week:' and 'weeks:' lines.",
     )
-    title = doc.text("title", max_len=80)
+    title = doc.text(TITLE.name, max_len=TITLE.max_len)
     assert title is not None
     description = doc.text("description", required=False, max_len=400)
     lo, hi = SESSIONS_RANGE
