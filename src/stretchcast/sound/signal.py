@@ -182,7 +182,7 @@ _K_TAILS = {16000: 1298, 22050: 1757, 24000: 1904, 32000: 2497, 44100: 3378, 480
 @lru_cache(maxsize=8)
 def k_weighting_response(sample_rate: int) -> np.ndarray:
     """The K-weighting's impulse response until it is below 1e-18: the filter as an FIR, exact to rounding."""
-    h = dsp.impulse_response(k_weighting(sample_rate), sample_rate)
+    h = dsp.impulse_response(k_weighting(sample_rate), sample_rate // 2)
     return h[: int(np.flatnonzero(np.abs(h) > 1e-18)[-1]) + 1]
 
 
