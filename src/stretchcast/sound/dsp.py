@@ -2,11 +2,12 @@
 
 Importing ``scipy.signal`` (and pyloudnorm, which imports it) took 0.7 s of a 3.3 s warm build
 (1.7 s on a loaded machine), to run small things: the K-weighting filter (two biquads), the
-true-peak interpolator's taps, the 4x upsampling and the limiter's running minimum and mean.
+true-peak interpolator's taps and the 4x upsampling.
 They are here as numpy, equal to scipy's to rounding (tests compare them with
-``scipy.signal.sosfilt``, ``firwin``, ``upfirdn``, ``scipy.ndimage`` and pyloudnorm's
-coefficients). Resampling an engine's output, which only preparing a new cue needs, still
-imports scipy where it is called.
+``scipy.signal.sosfilt``, ``firwin``, ``upfirdn`` and pyloudnorm's coefficients). Code that
+limits (preparing a cue, the master limiter) imports scipy where it is called and uses its
+faster recursive filter and running minimum: a warm build where nothing needs limiting (the
+fake voice; a frame back end with its mastered sounds cached, once builds use one) never loads it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import numpy as np
 import numpy.typing as npt
 
 Floats = npt.NDArray[np.float64]
-_BLOCK = 64  # samples per block of a one-pole recurrence (see _one_pole)
 
 
 def biquad(kind: str, gain_db: float, q: float, fc: float, rate: int) -> Floats:
@@ -45,51 +45,6 @@ def biquad(kind: str, gain_db: float, q: float, fc: float, rate: int) -> Floats:
     else:
         raise ValueError(f"unknown filter {kind!r}")
     return np.concatenate([np.array([b0, b1, b2]) / a0, np.array([a0, a1, a2]) / a0])
-
-
-def _one_pole(w: npt.NDArray[np.complex128], p: complex) -> npt.NDArray[np.complex128]:
-    """``y[n] = w[n] + p * y[n - 1]`` from rest, without a loop over samples.
-
-    The signal is cut into blocks of ``_BLOCK``; each block's response from rest is one matrix
-    product with the powers of ``p`` (all at most 1 in size: stable), and what each block hands
-    on to the next is the same recurrence over the blocks' last values with pole ``p**_BLOCK``,
-    solved the same way. The arithmetic is exact; only the order of rounding differs from a loop.
-    """
-    n = len(w)
-    size = min(n, _BLOCK)
-    if size == 0:
-        return w
-    powers = p ** np.arange(size + 1, dtype=np.float64)
-    powers[np.abs(powers) < 1e-150] = 0  # subnormal numbers would make the products 50 times slower
-    lag = np.arange(size)[:, None] - np.arange(size)[None, :]
-    t = np.where(lag >= 0, powers[np.maximum(lag, 0)], 0)  # t[i, k] = p ** (i - k), below the diagonal
-    if n <= size:
-        return np.asarray(t @ w, dtype=np.complex128)
-    blocks = -(-n // size)
-    padded = np.zeros(blocks * size, dtype=np.complex128)
-    padded[:n] = w
-    local = padded.reshape(blocks, size) @ t.T  # each block from rest
-    ends = _one_pole(local[:, -1].copy(), complex(powers[-1]))  # each block's true last value
-    local[1:] += np.outer(ends[:-1], powers[1:])  # what the block before hands on, decaying
-    return np.asarray(local.reshape(-1)[:n], dtype=np.complex128)
-
-
-def sosfilt(sos: Floats, x: npt.ArrayLike) -> Floats:
-    """``scipy.signal.sosfilt(sos, x)`` from rest, for sections whose ``a0`` is 1.
-
-    Each section is its numerator (a convolution) and then its two poles one after the other,
-    as one-pole recurrences in complex arithmetic (the poles of a biquad may be a conjugate pair
-    or, as in the K-weighting's high pass with Q = 0.5, one real pole twice).
-    """
-    y = np.asarray(x, dtype=np.float64)
-    n = len(y)
-    for section in np.asarray(sos, dtype=np.float64):
-        b, a = section[:3], section[3:]
-        w = np.convolve(y, b)[:n].astype(np.complex128)
-        for pole in np.roots(a):
-            w = _one_pole(w, complex(pole))
-        y = np.ascontiguousarray(w.real)
-    return y
 
 
 def firwin_kaiser(numtaps: int, cutoff: float, beta: float) -> Floats:
@@ -171,45 +126,3 @@ def convolve(x: npt.ArrayLike, h: Floats, length: int) -> Floats:
         if b > lo + block:
             out[lo + block : b] += tail[: b - lo - block]
     return out
-
-
-def _edge_padded(x: Floats, before: int, after: int) -> Floats:
-    return np.concatenate((np.full(before, x[0]), x, np.full(after, x[-1])))
-
-
-def minimum_filter(x: npt.ArrayLike, size: int) -> Floats:
-    """``scipy.ndimage.minimum_filter1d(x, size, mode="nearest")``: the minimum over a sliding window.
-
-    The window of sample ``i`` is ``[i - size // 2, i + (size - 1) // 2]``, as scipy's. Computed in
-    blocks of ``size`` with running minima from both ends (van Herk / Gil-Werman): exact, and
-    three passes whatever the size.
-    """
-    x = np.asarray(x, dtype=np.float64)
-    n = len(x)
-    if n == 0 or size <= 1:
-        return np.array(x, dtype=np.float64)
-    before, after = size // 2, (size - 1) // 2
-    padded = _edge_padded(x, before, after)
-    blocks = -(-len(padded) // size)
-    full = np.full(blocks * size, np.inf)
-    full[: len(padded)] = padded
-    rows = full.reshape(blocks, size)
-    forward = np.minimum.accumulate(rows, axis=1).reshape(-1)
-    backward = np.minimum.accumulate(rows[:, ::-1], axis=1)[:, ::-1].reshape(-1)
-    start = np.arange(n)  # window of output i is padded[i : i + size]
-    return np.minimum(backward[start], forward[start + size - 1])
-
-
-def uniform_filter(x: npt.ArrayLike, size: int) -> Floats:
-    """``scipy.ndimage.uniform_filter1d(x, size, mode="nearest")``: the mean over a sliding window.
-
-    The same window as :func:`minimum_filter`; sums are differences of a running sum (equal to
-    scipy's to rounding).
-    """
-    x = np.asarray(x, dtype=np.float64)
-    n = len(x)
-    if n == 0 or size <= 1:
-        return np.array(x, dtype=np.float64)
-    padded = _edge_padded(x, size // 2, (size - 1) // 2)
-    running = np.concatenate(([0.0], np.cumsum(padded)))
-    return np.asarray((running[size : size + n] - running[:n]) / size, dtype=np.float64)

@@ -1,0 +1,100 @@
+"""A routine written from frames decodes to its timeline: length, onsets, loudness and peaks."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pyloudnorm
+import pytest
+import soundfile as sf
+
+from stretchcast.content import Routine
+from stretchcast.sound import frame_track, frames
+from stretchcast.sound import signal as audio
+from stretchcast.sound.cues import CueSet
+from stretchcast.sound.layout import ms_to_samples
+from stretchcast.testing import FakeVoice
+from stretchcast.timeline import compile_timeline
+
+FORMATS = [(16000, 40), (22050, 64), (24000, 64), (32000, 56), (44100, 64), (48000, 96)]
+
+
+def decoders(data: bytes, tmp_path: Path) -> dict[str, np.ndarray]:
+    """``data`` decoded by libsndfile and, where installed, by FFmpeg (from a file: a pipe is not trimmed)."""
+    out = {"libsndfile": np.asarray(sf.read(io.BytesIO(data), dtype="float32")[0])}
+    if shutil.which("ffmpeg"):
+        path = tmp_path / "t.mp3"
+        path.write_bytes(data)
+        done = subprocess.run(
+            ["ffmpeg", "-v", "error", "-i", str(path), "-f", "f32le", "-ac", "1", "pipe:1"],
+            capture_output=True,
+            check=True,
+        )
+        out["ffmpeg"] = np.frombuffer(done.stdout, dtype="<f4")
+    return out
+
+
+def first_loud(x: np.ndarray, threshold: float) -> int:
+    """Index of the first sample whose magnitude reaches ``threshold``."""
+    return int(np.flatnonzero(np.abs(x) >= threshold)[0])
+
+
+@pytest.mark.parametrize(("rate", "bitrate"), FORMATS)
+def test_decodes_as_its_timeline(
+    tmp_path: Path, drill: Callable[[str], Routine], rate: int, bitrate: int
+) -> None:
+    """Length to the sample, every speech onset within 1 ms of its time, -16 LUFS +-1, peaks under -1 dBTP."""
+    routine = drill("short")
+    cues = CueSet(FakeVoice(), rate)
+    cues.prepare(compile_timeline(routine).texts())
+    timeline = compile_timeline(routine, cues.length_ms)
+    buf = io.BytesIO()
+    written = frame_track.write(timeline, cues, rate, bitrate, buf)
+    played = written.timeline
+    assert written.stats.samples == ms_to_samples(played.duration_ms, rate)
+    assert abs(played.duration_ms - timeline.duration_ms) < 30  # moved by less than a frame or so
+    assert [e.text for e in played.speech()] == [e.text for e in timeline.speech()]
+    for name, decoded in decoders(buf.getvalue(), tmp_path).items():
+        assert len(decoded) == written.stats.samples, name
+        lufs = pyloudnorm.Meter(rate).integrated_loudness(decoded.astype(np.float64))
+        assert lufs == pytest.approx(-16.0, abs=1.0), name
+        assert lufs == pytest.approx(written.measured.loudness_lufs, abs=0.2), name
+        assert audio.true_peak_db(decoded) <= -1.0, name
+        for event in played.speech():
+            pcm = frame_track.master_sound(
+                frame_track.sound_of(frame_track.key_of(event, cues, rate), cues, rate), rate, bitrate
+            )
+            threshold = 0.1 * float(np.abs(pcm).max())
+            at = ms_to_samples(event.start_ms, rate)
+            lo = max(0, at - rate // 20)
+            heard = lo + first_loud(decoded[lo : at + len(pcm)], threshold * 0.95)
+            expected = at + first_loud(pcm, threshold)  # if the event time is the onset
+            assert abs(heard - expected) <= rate // 1000, (name, event.text)
+
+
+def test_sounds_are_made_once(drill: Callable[[str], Routine]) -> None:
+    """Each distinct sound is mastered and encoded once, however often it plays, and reused when given."""
+    routine = drill("short")
+    cues = CueSet(FakeVoice(), 22050)
+    cues.prepare(compile_timeline(routine).texts())
+    timeline = compile_timeline(routine, cues.length_ms)
+    sounds: dict[frame_track.SoundKey, frame_track.Sound] = {}
+    first = io.BytesIO()
+    written = frame_track.write(timeline, cues, 22050, 64, first, sounds=sounds)
+    sounding = [e for e in timeline.events if e.kind != "silence"]
+    assert written.sounds == len(sounds) < len(sounding)
+    made = dict(sounds)
+    second = io.BytesIO()
+    frame_track.write(timeline, cues, 22050, 64, second, sounds=sounds)
+    assert all(sounds[k] is made[k] for k in made) and first.getvalue() == second.getvalue()
+
+
+def test_grid_times() -> None:
+    """The onset of a block at frame k is k * samples-per-frame + 47, for both MPEG versions."""
+    assert frames.onset_offset(22050) == frames.onset_offset(44100) == frames.LEAD == 47
+    assert frames.samples_per_frame(22050) == 576 and frames.samples_per_frame(48000) == 1152
