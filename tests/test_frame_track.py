@@ -7,6 +7,7 @@ import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyloudnorm
@@ -14,12 +15,13 @@ import pytest
 import soundfile as sf
 
 from stretchcast.content import Routine
-from stretchcast.sound import frame_track, frames
+from stretchcast.sound import frame_cache, frame_track, frames
 from stretchcast.sound import signal as audio
 from stretchcast.sound.cues import CueSet
 from stretchcast.sound.layout import ms_to_samples
 from stretchcast.testing import FakeVoice
-from stretchcast.timeline import compile_timeline
+from stretchcast.timeline import Timeline, compile_timeline
+from stretchcast.voices.cache import CueCache
 
 FORMATS = [(16000, 40), (22050, 64), (24000, 64), (32000, 56), (44100, 64), (48000, 96)]
 
@@ -98,3 +100,66 @@ def test_grid_times() -> None:
     """The onset of a block at frame k is k * samples-per-frame + 47, for both MPEG versions."""
     assert frames.onset_offset(22050) == frames.onset_offset(44100) == frames.LEAD == 47
     assert frames.samples_per_frame(22050) == 576 and frames.samples_per_frame(48000) == 1152
+
+
+def _short(drill: Callable[[str], Routine], cache: CueCache) -> tuple[CueSet, Timeline]:
+    cues = CueSet(FakeVoice(), 22050, cache=cache)
+    cues.prepare(compile_timeline(drill("short")).texts())
+    return cues, compile_timeline(drill("short"), cues.length_ms)
+
+
+def _build(
+    cues: CueSet, timeline: Timeline, cache: CueCache, monkeypatch: pytest.MonkeyPatch
+) -> tuple[bytes, int]:
+    """The track's bytes, and how many sounds had to be mastered and encoded."""
+    made = 0
+    real = frame_track.make_sound
+
+    def counting(*args: Any) -> frame_track.Sound:
+        nonlocal made
+        made += 1
+        return real(*args)
+
+    monkeypatch.setattr("stretchcast.sound.frame_cache.make_sound", counting)
+    buf = io.BytesIO()
+    frame_track.write(
+        timeline, cues, 22050, 64, buf, make=frame_cache.maker(cache, cues.identity, cues, 22050, 64)
+    )
+    return buf.getvalue(), made
+
+
+def test_frame_cache_round_trip_and_damage(
+    tmp_path: Path, drill: Callable[[str], Routine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kept frames give the same track byte for byte; a damaged or stale file is noticed and remade."""
+    cache = CueCache(tmp_path / "cache")
+    cues, timeline = _short(drill, cache)
+    first, made_first = _build(cues, timeline, cache, monkeypatch)
+    kept = sorted(cache.root.rglob("*.frames*"))
+    assert kept and made_first > len(kept)  # every cue kept; the chimes are made each time
+    second, made_second = _build(cues, timeline, cache, monkeypatch)
+    assert second == first and made_second == made_first - len(kept)  # only the chimes made again
+    # a flipped byte in the frames, and a prepared cue made again: each file is remade, same track
+    damaged = bytearray(kept[0].read_bytes())
+    damaged[-10] ^= 0xFF
+    kept[0].write_bytes(bytes(damaged))
+    prepared = next(p for p in cache.root.rglob("*.f32") if not kept[0].name.startswith(p.name.split(".")[0]))
+    prepared.write_bytes(prepared.read_bytes() + b"\0")  # no longer what its frames were made from
+    third, made_third = _build(cues, timeline, cache, monkeypatch)
+    assert third == first
+    assert made_third >= made_second + 2
+    assert all(p.read_bytes() for p in cache.root.rglob("*.frames*"))
+
+
+def test_frame_cache_files_are_the_caches(
+    tmp_path: Path, drill: Callable[[str], Routine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cue cache counts the kept frames as space and clears them with its entries."""
+    cache = CueCache(tmp_path / "cache")
+    cues, timeline = _short(drill, cache)
+    _build(cues, timeline, cache, monkeypatch)
+    before = cache.info()
+    frames_bytes = sum(p.stat().st_size for p in cache.root.rglob("*.frames*"))
+    assert frames_bytes > 0 and before.size_bytes >= frames_bytes
+    cache.clear()
+    assert not list(cache.root.rglob("*.frames*"))

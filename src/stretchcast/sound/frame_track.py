@@ -28,7 +28,7 @@ import numpy as np
 
 from stretchcast.sound import frames, master, mp3, tones
 from stretchcast.sound import signal as audio
-from stretchcast.sound.layout import CueAudio, Layout, ms_to_samples
+from stretchcast.sound.layout import CueAudio, Energy, Layout, ms_to_samples
 from stretchcast.timeline import Event, Timeline
 from stretchcast.voices.base import Samples
 
@@ -84,18 +84,22 @@ def sound_of(key: SoundKey, cues: CueAudio, sample_rate: int) -> Samples:
     return cue if gain_db == 0 else np.asarray(cue * np.float32(audio.db_to_gain(gain_db)), dtype=np.float32)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Sound:
-    """A distinct sound mastered and encoded: its PCM (for measuring) and its frames."""
+    """A distinct sound mastered and encoded: its frames, and what measuring the track needs of it."""
 
-    pcm: Samples
     block: frames.Block
+    samples: int  # the mastered sound's length
+    true_peak_dbtp: float
+    energy: Energy  # cumulative K-weighted energy with the filter's tail, as layout.Energy
 
 
 def make_sound(key: SoundKey, cues: CueAudio, sample_rate: int, bitrate: int) -> Sound:
-    """Master and encode one distinct sound."""
+    """Master, encode and measure one distinct sound."""
     pcm = master_sound(sound_of(key, cues, sample_rate), sample_rate, bitrate)
-    return Sound(pcm, frames.encode_block(master.to_int16(pcm), sample_rate, bitrate))
+    energy = audio.weighted_energy(pcm, sample_rate, tail=audio.k_weighting_tail(sample_rate))
+    block = frames.encode_block(master.to_int16(pcm), sample_rate, bitrate)
+    return Sound(block, len(pcm), audio.true_peak_db(pcm), (energy, 1.0))
 
 
 def key_of(event: Event, cues: CueAudio, sample_rate: int) -> SoundKey:
@@ -179,13 +183,18 @@ def write(
     fp: IO[bytes],
     *,
     sounds: dict[SoundKey, Sound] | None = None,
+    make: Callable[[SoundKey], Sound] | None = None,
 ) -> Written:
-    """Write ``timeline`` as an MP3 into ``fp`` from frames; ``sounds`` are ones made before (kept)."""
+    """Write ``timeline`` as an MP3 into ``fp`` from frames.
+
+    ``sounds`` are ones made before (and gets those made now); ``make`` makes a missing one
+    (``make_sound`` by default; ``frame_cache.maker`` keeps them in the cue cache).
+    """
     made = {} if sounds is None else sounds
 
     def sound(key: SoundKey) -> Sound:
         if key not in made:
-            made[key] = make_sound(key, cues, sample_rate, bitrate)
+            made[key] = make(key) if make is not None else make_sound(key, cues, sample_rate, bitrate)
         return made[key]
 
     laid = plan(timeline, cues, sample_rate, lambda key: sound(key).block.size)
@@ -204,13 +213,14 @@ def measurement(
     keys = list(dict.fromkeys(key for _, key in laid.placements))
     index = {key: i for i, key in enumerate(keys)}
     spf = frames.samples_per_frame(sample_rate)
-    lay = Layout(
+    lay = Layout(  # the loudness comes from the energies: of each sound only its length is read
         sample_rate,
         laid.length,
-        tuple(sounds[k].pcm for k in keys),
-        tuple(audio.true_peak_db(sounds[k].pcm) for k in keys),
+        tuple(np.broadcast_to(np.float32(0), (sounds[k].samples,)) for k in keys),
+        tuple(sounds[k].true_peak_dbtp for k in keys),
         np.array([f * spf + frames.LEAD for f, _ in laid.placements], dtype=np.int64),
         np.array([index[k] for _, k in laid.placements], dtype=np.int64),
+        tuple(sounds[k].energy for k in keys),
     )
     peak = max(lay.peaks, default=-math.inf)
     return audio.Measurement(
