@@ -120,11 +120,14 @@ def _encode_floor(path: Path) -> float:
     return time.perf_counter() - began
 
 
-def child_warm(spec: str, routines_dir: Path, out_dir: Path, voice_name: str = "fake") -> dict[str, Any]:
+def child_warm(
+    spec: str, routines_dir: Path, out_dir: Path, voice_name: str = "fake", encoder: str = ""
+) -> dict[str, Any]:
     """One warm build (cache from $STRETCHCAST_CACHE), then the encode floor of its output.
 
     ``voice_name`` is "fake" or "piper"; Piper is checked (its model files verified) before the
     clock starts, as the command line does; a build that speaks nothing never loads the model.
+    ``encoder`` "frames" asks for the frame back end (empty: the build's default).
     """
     from stretchcast.pipeline import BuildOptions, build
     from stretchcast.testing import FakeVoice
@@ -137,9 +140,11 @@ def child_warm(spec: str, routines_dir: Path, out_dir: Path, voice_name: str = "
         else Choice(ready_voice(voice_name), "benchmark")
     )
     began = time.perf_counter()
-    result = build(routine, voice=voice, options=BuildOptions(out_dir=out_dir))
+    options = BuildOptions(out_dir=out_dir, encoder=encoder) if encoder else BuildOptions(out_dir=out_dir)
+    result = build(routine, voice=voice, options=options)
     seconds = time.perf_counter() - began
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    scipy = "scipy" in sys.modules
 
     floor = _encode_floor(result.mp3)
     return {
@@ -154,6 +159,7 @@ def child_warm(spec: str, routines_dir: Path, out_dir: Path, voice_name: str = "
         "lufs": result.loudness_lufs,
         "peak": result.true_peak_dbtp,
         "limited": result.extra.get("limited_sounds", -1),
+        "scipy": scipy,
     }
 
 
@@ -379,6 +385,9 @@ class CliRow:
     rss_mb: float
     rss_base_mb: float | None
     limited: int
+    frames_s: float | None = None  # in process with the frame back end, its frames cached
+    frames_rss_mb: float | None = None
+    frames_scipy: bool | None = None
 
 
 def _median(values: Sequence[float]) -> float:
@@ -406,6 +415,9 @@ def run_cli(  # noqa: PLR0917 - the run's settings, passed through
                 _run_child(["warm", spec, str(routines_dir), str(work / "out"), voice], voice_env)
                 for _ in range(repeat)
             ]
+            frames_args = ["warm", spec, str(routines_dir), str(work / "frames"), voice, "frames"]
+            _run_child(frames_args, voice_env)  # makes and keeps every cue's frames
+            framed = [_run_child(frames_args, voice_env) for _ in range(repeat)]
             base_cli: list[dict[str, float]] = []
             base: list[dict[str, Any]] = []
             if baseline is not None:
@@ -430,6 +442,9 @@ def run_cli(  # noqa: PLR0917 - the run's settings, passed through
                     rss_mb=max(r["rss"] for r in now) / 2**20,
                     rss_base_mb=max(r["rss"] for r in base) / 2**20 if base else None,
                     limited=max(r["limited"] for r in now),
+                    frames_s=_median([r["seconds"] for r in framed]),
+                    frames_rss_mb=max(r["rss"] for r in framed) / 2**20,
+                    frames_scipy=any(r["scipy"] for r in framed),
                 )
             )
     cold: dict[str, Any] = {}
@@ -461,12 +476,15 @@ def report_cli(rows: Sequence[CliRow], cold: dict[str, Any], *, baseline: str | 
         "code before this work, run with PYTHONPATH on the same cue cache). Command line: "
         "`stretchcast build ROUTINE --voice VOICE`, process start to exit (imports, voice check, "
         "build). In process: `build()` alone. The encode floor is the track's PCM encoded again in "
-        "one call. Peak RSS is the in-process build's child. Mono MP3, 22050 Hz, 64 kbit/s; every "
-        "build used the PCM path (the frame back end of issue 13 is not in this checkout).",
+        "one call. Peak RSS is the in-process build's child. Mono MP3, 22050 Hz, 64 kbit/s. Every "
+        "build used the PCM path (the default) except the *frames* columns: the same build with "
+        '`BuildOptions(encoder="frames")`, its frames already in the cue cache (not yet on the '
+        "command line).",
         "",
         "| voice | routine | minutes | encode floor s | command line s (before) | command line / floor "
-        "| in process s (before) | in process / floor | sounds limited | peak RSS MB (before) |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| in process s (before) | in process / floor | sounds limited | peak RSS MB (before) "
+        "| frames s | frames / floor | frames RSS MB | frames loaded scipy |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
 
     def pair(now: float, before: float | None, digits: int = 2) -> str:
@@ -476,7 +494,13 @@ def report_cli(rows: Sequence[CliRow], cold: dict[str, Any], *, baseline: str | 
         lines.append(
             f"| {r.voice} | {r.label} | {r.minutes:.1f} | {r.floor_s:.2f} | {pair(r.cli_s, r.cli_base_s)} "
             f"| {r.cli_s / r.floor_s:.2f} | {pair(r.build_s, r.build_base_s)} | {r.build_s / r.floor_s:.2f} "
-            f"| {r.limited} | {pair(r.rss_mb, r.rss_base_mb, 0)} |"
+            f"| {r.limited} | {pair(r.rss_mb, r.rss_base_mb, 0)} "
+            + (
+                f"| {r.frames_s:.2f} | {r.frames_s / r.floor_s:.3f} | {r.frames_rss_mb:.0f} "
+                f"| {'yes' if r.frames_scipy else 'no'} |"
+                if r.frames_s is not None and r.frames_rss_mb is not None
+                else "| - | - | - | - |"
+            )
         )
     lines += ["", "| target (issue 13) | figure | |", "| --- | --- | --- |"]
     for r in rows:
@@ -497,6 +521,13 @@ def report_cli(rows: Sequence[CliRow], cold: dict[str, Any], *, baseline: str | 
                 f"| peak RSS of the warm 60-minute build ({r.voice}) <= {RSS_60_MAX_MB:g} MB "
                 f"| {r.rss_mb:.0f} MB | {_met(r.rss_mb <= RSS_60_MAX_MB)} |"
             )
+            if r.frames_s is not None and r.frames_rss_mb is not None:
+                ratio = r.frames_s / r.floor_s
+                lines.append(
+                    f"| ... with the frame back end (opt-in, frames cached) | {ratio:.3f} x the floor "
+                    f"({r.frames_s:.2f} s), {r.frames_rss_mb:.0f} MB "
+                    f"| {_met(ratio <= INPROCESS_FLOOR_MAX and r.frames_rss_mb <= RSS_60_MAX_MB)} |"
+                )
     if "base" in cold:
         ratio = cold["now"]["seconds"] / cold["base"]["seconds"]
         lines.append(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -15,6 +16,8 @@ import pytest
 import soundfile as sf
 
 from stretchcast.content import Routine
+from stretchcast.errors import UsageError
+from stretchcast.pipeline import BuildOptions, build
 from stretchcast.sound import frame_cache, frame_track, frames
 from stretchcast.sound import signal as audio
 from stretchcast.sound.cues import CueSet
@@ -163,3 +166,48 @@ def test_frame_cache_files_are_the_caches(
     assert frames_bytes > 0 and before.size_bytes >= frames_bytes
     cache.clear()
     assert not list(cache.root.rglob("*.frames*"))
+
+
+def test_build_with_the_frame_back_end(tmp_path: Path, drill: Callable[[str], Routine]) -> None:
+    """A build asked for frames says so in its manifest, whose length and speech times the decoders play."""
+    routine = drill("short")
+    options = BuildOptions(out_dir=tmp_path / "out", encoder="frames")
+    result = build(routine, voice=FakeVoice(), options=options, cache=CueCache(tmp_path / "cache"))
+    manifest = json.loads(result.manifest.read_text(encoding="utf-8"))
+    assert manifest["audio"]["encoder"] == "frames" and result.extra["encoder"] == "frames"
+    rate = manifest["audio"]["sample_rate"]
+    assert manifest["audio"]["samples"] == ms_to_samples(manifest["duration_ms"], rate)
+    assert manifest["audio"]["loudness_lufs"] == pytest.approx(-16.0, abs=1.0)
+    cues = CueSet(FakeVoice(), rate)
+    speech = list(result.timeline.speech())
+    assert [e["start_ms"] for e in manifest["events"] if e["kind"] == "speech"] == [
+        e.start_ms for e in speech
+    ]
+    captions = result.captions.read_text(encoding="utf-8") if result.captions else ""
+    first = speech[0].start_ms
+    assert f"00:00:{first // 1000:02d}.{first % 1000:03d} -->" in captions
+    for name, decoded in decoders(result.mp3.read_bytes(), tmp_path).items():
+        assert len(decoded) == manifest["audio"]["samples"], name
+        for event in speech:
+            pcm = frame_track.master_sound(
+                frame_track.sound_of(frame_track.key_of(event, cues, rate), cues, rate), rate, 64
+            )
+            threshold = 0.1 * float(np.abs(pcm).max())
+            at = ms_to_samples(event.start_ms, rate)
+            lo = max(0, at - rate // 20)
+            heard = lo + first_loud(decoded[lo : at + len(pcm)], threshold * 0.95)
+            assert abs(heard - (at + first_loud(pcm, threshold))) <= rate // 1000, (name, event.text)
+    # and the same routine built again takes every cue's frames from the cache: the same bytes
+    again = build(
+        routine,
+        voice=FakeVoice(),
+        options=BuildOptions(out_dir=tmp_path / "again", encoder="frames"),
+        cache=CueCache(tmp_path / "cache"),
+    )
+    assert again.mp3.read_bytes() == result.mp3.read_bytes()
+
+
+def test_frames_refuse_split_tracks() -> None:
+    """Split tracks need the PCM path: asking for both is a usage error that says what to do."""
+    with pytest.raises(UsageError, match="split"):
+        BuildOptions(split=True, encoder="frames")

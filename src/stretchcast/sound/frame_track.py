@@ -175,17 +175,40 @@ class Written:
     sounds: int
 
 
-def write(
+@dataclass(frozen=True)
+class Prepared:
+    """A timeline on the frame grid with every sound it plays made: ready to write."""
+
+    plan: FramePlan
+    sounds: dict[SoundKey, Sound]
+    sample_rate: int
+    bitrate: int
+
+    @property
+    def timeline(self) -> Timeline:
+        """The timeline as decoders will play it."""
+        return self.plan.timeline
+
+    def write(self, fp: IO[bytes]) -> Written:
+        """The MP3 into ``fp`` (after whatever ``fp`` holds: tags)."""
+        writer = frames.FrameWriter(fp, self.sample_rate, self.bitrate)
+        for frame, key in self.plan.placements:
+            writer.place(self.sounds[key].block, frame)
+        stats = writer.close(self.plan.length)
+        measured = measurement(self.plan, self.sounds, self.sample_rate, self.bitrate)
+        return Written(self.plan.timeline, stats, measured, len(self.sounds))
+
+
+def prepare(
     timeline: Timeline,
     cues: CueAudio,
     sample_rate: int,
     bitrate: int,
-    fp: IO[bytes],
     *,
     sounds: dict[SoundKey, Sound] | None = None,
     make: Callable[[SoundKey], Sound] | None = None,
-) -> Written:
-    """Write ``timeline`` as an MP3 into ``fp`` from frames.
+) -> Prepared:
+    """Every sound of ``timeline`` made and placed on the frame grid.
 
     ``sounds`` are ones made before (and gets those made now); ``make`` makes a missing one
     (``make_sound`` by default; ``frame_cache.maker`` keeps them in the cue cache).
@@ -198,11 +221,21 @@ def write(
         return made[key]
 
     laid = plan(timeline, cues, sample_rate, lambda key: sound(key).block.size)
-    writer = frames.FrameWriter(fp, sample_rate, bitrate)
-    for frame, key in laid.placements:
-        writer.place(sound(key).block, frame)
-    stats = writer.close(laid.length)
-    return Written(laid.timeline, stats, measurement(laid, made, sample_rate, bitrate), len(made))
+    return Prepared(laid, made, sample_rate, bitrate)
+
+
+def write(
+    timeline: Timeline,
+    cues: CueAudio,
+    sample_rate: int,
+    bitrate: int,
+    fp: IO[bytes],
+    *,
+    sounds: dict[SoundKey, Sound] | None = None,
+    make: Callable[[SoundKey], Sound] | None = None,
+) -> Written:
+    """Write ``timeline`` as an MP3 into ``fp`` from frames (:func:`prepare`, then write)."""
+    return prepare(timeline, cues, sample_rate, bitrate, sounds=sounds, make=make).write(fp)
 
 
 def measurement(
