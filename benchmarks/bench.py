@@ -851,7 +851,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="only the issue 13 section (command line, imports, memory), spliced in",
     )
-    parser.add_argument("--baseline", default=None, help="git ref of the code to compare with (--cli)")
+    parser.add_argument(
+        "--baseline", default=None, help="git ref (or folder with src/) of the code to compare with"
+    )
     parser.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -865,6 +867,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(section)
         return 0
     text = run(quick=args.quick, repeat=repeat, out=args.out, piper=not args.no_piper)
+    if not args.quick and not args.no_piper:  # issue 13's section, in the same run
+        text = splice(text, run_cli_section(quick=False, repeat=repeat, baseline=args.baseline))
+        args.out.write_text(text, encoding="utf-8")
     print(text)
     return 0
 
