@@ -73,6 +73,22 @@ PIPER_NOT_MET = (
 )
 TINY = "title: Tiny\nexercises:\n  - id: tall-cobra\n"
 
+# The targets of issue 13 (warm builds from the command line, imports, memory, cold builds).
+CLI_FLOOR_MAX = 0.3  # warm `stretchcast build full`, process start to exit / encode floor
+INPROCESS_FLOOR_MAX = 0.05  # warm 60-minute build in process / encode floor
+RSS_60_MAX_MB = 150.0  # peak RSS of the warm 60-minute build
+COLD_RATIO_MAX = 1.05  # cold Piper build / the same build on the baseline
+#: (label, routine) built warm from the command line and in process, with each real voice
+CLI_SET = (
+    ("standard", "standard"),
+    ("full", "full"),
+    ("30 min", "thirty-minutes.yaml"),
+    ("60 min", "sixty-minutes.yaml"),
+)
+CLI_VOICES = ("espeak", "piper")
+SECTION_BEGIN = "<!-- issue 13: begin -->"
+SECTION_END = "<!-- issue 13: end -->"
+
 
 def _routine(spec: str, routines_dir: Path) -> Any:
     from stretchcast.content import load_collection, load_routine
@@ -105,11 +121,14 @@ def _encode_floor(path: Path) -> float:
     return time.perf_counter() - began
 
 
-def child_warm(spec: str, routines_dir: Path, out_dir: Path, voice_name: str = "fake") -> dict[str, Any]:
+def child_warm(
+    spec: str, routines_dir: Path, out_dir: Path, voice_name: str = "fake", encoder: str = ""
+) -> dict[str, Any]:
     """One warm build (cache from $STRETCHCAST_CACHE), then the encode floor of its output.
 
     ``voice_name`` is "fake" or "piper"; Piper is checked (its model files verified) before the
     clock starts, as the command line does; a build that speaks nothing never loads the model.
+    ``encoder`` "frames" asks for the frame back end (empty: the build's default).
     """
     from stretchcast.pipeline import BuildOptions, build
     from stretchcast.testing import FakeVoice
@@ -122,9 +141,11 @@ def child_warm(spec: str, routines_dir: Path, out_dir: Path, voice_name: str = "
         else Choice(ready_voice(voice_name), "benchmark")
     )
     began = time.perf_counter()
-    result = build(routine, voice=voice, options=BuildOptions(out_dir=out_dir))
+    options = BuildOptions(out_dir=out_dir, encoder=encoder) if encoder else BuildOptions(out_dir=out_dir)
+    result = build(routine, voice=voice, options=options)
     seconds = time.perf_counter() - began
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    scipy = "scipy" in sys.modules
 
     floor = _encode_floor(result.mp3)
     return {
@@ -139,6 +160,7 @@ def child_warm(spec: str, routines_dir: Path, out_dir: Path, voice_name: str = "
         "lufs": result.loudness_lufs,
         "peak": result.true_peak_dbtp,
         "limited": result.extra.get("limited_sounds", -1),
+        "scipy": scipy,
     }
 
 
@@ -308,6 +330,228 @@ def _run_child(args: Sequence[str], env: dict[str, str]) -> dict[str, Any]:
     return result
 
 
+# -- issue 13: warm builds from the command line, beside the baseline -----------------------------
+
+
+def baseline_src(ref: str, work: Path) -> Path | None:
+    """``src/`` of git ``ref`` unpacked under ``work`` (``content/`` beside it, where it looks), or None.
+
+    ``ref`` may also be a folder holding such a ``src/`` already.
+    """
+    if (Path(ref) / "src").is_dir():
+        return Path(ref) / "src"
+    target = work / "baseline"
+    target.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(
+        ["git", "-C", str(HERE.parent), "archive", ref, "src", "content"], capture_output=True, check=False
+    )
+    if archive.returncode != 0:
+        return None
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True)
+    return target / "src"
+
+
+def _with_code(env: dict[str, str], src: Path | None) -> dict[str, str]:
+    """``env`` running the code in ``src`` (the baseline) instead of this checkout's."""
+    return env if src is None else {**env, "PYTHONPATH": str(src)}
+
+
+def cli_build(spec: str, routines_dir: Path, voice: str, out: Path, env: dict[str, str]) -> dict[str, float]:
+    """``stretchcast build SPEC --voice VOICE`` timed from process start to exit, and its peak RSS."""
+    target = str(routines_dir / spec) if spec.endswith(".yaml") else spec
+    args = [str(Path(sys.executable).with_name("stretchcast")), "build", target, "--voice", voice]
+    args += ["-o", str(out), "--cache-dir", env["STRETCHCAST_CACHE"]]
+    began = time.perf_counter()
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - began
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if status != 0:
+        raise RuntimeError(f"stretchcast build {spec} --voice {voice} failed:\n{err[-2000:]}")
+    return {"seconds": seconds, "rss": usage.ru_maxrss * 1024}
+
+
+@dataclass(frozen=True)
+class CliRow:
+    """One routine with one voice: warm from the command line and in process, now and on the baseline."""
+
+    voice: str
+    label: str
+    minutes: float
+    floor_s: float
+    cli_s: float
+    cli_base_s: float | None
+    build_s: float
+    build_base_s: float | None
+    rss_mb: float
+    rss_base_mb: float | None
+    limited: int
+    frames_s: float | None = None  # in process with the frame back end, its frames cached
+    frames_rss_mb: float | None = None
+    frames_scipy: bool | None = None
+
+
+def _median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def run_cli(  # noqa: PLR0917 - the run's settings, passed through
+    work: Path,
+    routines_dir: Path,
+    env: dict[str, str],
+    repeat: int,
+    baseline: Path | None,
+    cases: Sequence[tuple[str, str]],
+) -> tuple[list[CliRow], dict[str, Any]]:
+    """Warm builds with each real voice from the command line and in process, and cold Piper builds."""
+    rows: list[CliRow] = []
+    for voice in CLI_VOICES:
+        voice_env = {**env, "STRETCHCAST_CACHE": str(work / f"cache-{voice}")}
+        for label, spec in cases:
+            _say(f"{voice}: {label}: filling the cue cache")
+            cli_build(spec, routines_dir, voice, work / "prime", voice_env)
+            _say(f"{voice}: {label}: warm, command line and in process, now and baseline")
+            now_cli = [cli_build(spec, routines_dir, voice, work / "cli", voice_env) for _ in range(repeat)]
+            now = [
+                _run_child(["warm", spec, str(routines_dir), str(work / "out"), voice], voice_env)
+                for _ in range(repeat)
+            ]
+            frames_args = ["warm", spec, str(routines_dir), str(work / "frames"), voice, "frames"]
+            _run_child(frames_args, voice_env)  # makes and keeps every cue's frames
+            framed = [_run_child(frames_args, voice_env) for _ in range(repeat)]
+            base_cli: list[dict[str, float]] = []
+            base: list[dict[str, Any]] = []
+            if baseline is not None:
+                base_env = _with_code(voice_env, baseline)
+                base_cli = [
+                    cli_build(spec, routines_dir, voice, work / "cli", base_env) for _ in range(repeat)
+                ]
+                base = [
+                    _run_child(["warm", spec, str(routines_dir), str(work / "out"), voice], base_env)
+                    for _ in range(repeat)
+                ]
+            rows.append(
+                CliRow(
+                    voice=voice,
+                    label=label,
+                    minutes=now[0]["minutes"],
+                    floor_s=_median([r["floor"] for r in now]),
+                    cli_s=_median([r["seconds"] for r in now_cli]),
+                    cli_base_s=_median([r["seconds"] for r in base_cli]) if base_cli else None,
+                    build_s=_median([r["seconds"] for r in now]),
+                    build_base_s=_median([r["seconds"] for r in base]) if base else None,
+                    rss_mb=max(r["rss"] for r in now) / 2**20,
+                    rss_base_mb=max(r["rss"] for r in base) / 2**20 if base else None,
+                    limited=max(r["limited"] for r in now),
+                    frames_s=_median([r["seconds"] for r in framed]),
+                    frames_rss_mb=max(r["rss"] for r in framed) / 2**20,
+                    frames_scipy=any(r["scipy"] for r in framed),
+                )
+            )
+    cold: dict[str, Any] = {}
+    spec = cases[0][1]
+    _say(f"cold build with Piper: {spec}, now")
+    cold["now"] = _run_child(
+        ["piper", spec, str(routines_dir), str(work / "cold")],
+        {**env, "STRETCHCAST_CACHE": str(work / "cold-now")},
+    )
+    if baseline is not None:
+        _say(f"cold build with Piper: {spec}, baseline")
+        cold["base"] = _run_child(
+            ["piper", spec, str(routines_dir), str(work / "cold")],
+            _with_code({**env, "STRETCHCAST_CACHE": str(work / "cold-base")}, baseline),
+        )
+    return rows, cold
+
+
+def report_cli(rows: Sequence[CliRow], cold: dict[str, Any], *, baseline: str | None, repeat: int) -> str:
+    """The issue 13 section of RESULTS.md: its tables and each target beside its figure."""
+    base_name = Path(baseline).name if baseline else "none"
+    lines = [
+        SECTION_BEGIN,
+        "## Warm builds from the command line, imports and memory (issue 13)",
+        "",
+        f"Measured on {datetime.date.today().isoformat()} in one run (`bench.py --cli`), medians of "
+        f"{repeat}; the machine was shared with other builds, so compare the ratios within this run, "
+        f"not the seconds with other runs. *now* is this checkout; *before* is `{base_name}` (the "
+        "code before this work, run with PYTHONPATH on the same cue cache). Command line: "
+        "`stretchcast build ROUTINE --voice VOICE`, process start to exit (imports, voice check, "
+        "build). In process: `build()` alone. The encode floor is the track's PCM encoded again in "
+        "one call. Peak RSS is the in-process build's child. Mono MP3, 22050 Hz, 64 kbit/s. Every "
+        "build used the PCM path (the default) except the *frames* columns: the same build with "
+        '`BuildOptions(encoder="frames")`, its frames already in the cue cache (not yet on the '
+        "command line).",
+        "",
+        "| voice | routine | minutes | encode floor s | command line s (before) | command line / floor "
+        "| in process s (before) | in process / floor | sounds limited | peak RSS MB (before) "
+        "| frames s | frames / floor | frames RSS MB | frames loaded scipy |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+
+    def pair(now: float, before: float | None, digits: int = 2) -> str:
+        return f"{now:.{digits}f}" + (f" ({before:.{digits}f})" if before is not None else "")
+
+    for r in rows:
+        lines.append(
+            f"| {r.voice} | {r.label} | {r.minutes:.1f} | {r.floor_s:.2f} | {pair(r.cli_s, r.cli_base_s)} "
+            f"| {r.cli_s / r.floor_s:.2f} | {pair(r.build_s, r.build_base_s)} | {r.build_s / r.floor_s:.2f} "
+            f"| {r.limited} | {pair(r.rss_mb, r.rss_base_mb, 0)} "
+            + (
+                f"| {r.frames_s:.2f} | {r.frames_s / r.floor_s:.3f} | {r.frames_rss_mb:.0f} "
+                f"| {'yes' if r.frames_scipy else 'no'} |"
+                if r.frames_s is not None and r.frames_rss_mb is not None
+                else "| - | - | - | - |"
+            )
+        )
+    lines += ["", "| target (issue 13) | figure | |", "| --- | --- | --- |"]
+    for r in rows:
+        if r.label == "full":
+            ratio = r.cli_s / r.floor_s
+            lines.append(
+                f"| warm `build full` ({r.voice}) <= {CLI_FLOOR_MAX} x its encode floor | {ratio:.2f} "
+                f"({r.cli_s:.2f} s against {r.floor_s:.2f} s) | {_met(ratio <= CLI_FLOOR_MAX)} |"
+            )
+    for r in rows:
+        if r.label == "60 min":
+            ratio = r.build_s / r.floor_s
+            lines.append(
+                f"| warm 60-minute build in process ({r.voice}) <= {INPROCESS_FLOOR_MAX} x its encode floor "
+                f"| {ratio:.2f} | {_met(ratio <= INPROCESS_FLOOR_MAX)} |"
+            )
+            lines.append(
+                f"| peak RSS of the warm 60-minute build ({r.voice}) <= {RSS_60_MAX_MB:g} MB "
+                f"| {r.rss_mb:.0f} MB | {_met(r.rss_mb <= RSS_60_MAX_MB)} |"
+            )
+            if r.frames_s is not None and r.frames_rss_mb is not None:
+                ratio = r.frames_s / r.floor_s
+                lines.append(
+                    f"| ... with the frame back end (opt-in, frames cached) | {ratio:.3f} x the floor "
+                    f"({r.frames_s:.2f} s), {r.frames_rss_mb:.0f} MB "
+                    f"| {_met(ratio <= INPROCESS_FLOOR_MAX and r.frames_rss_mb <= RSS_60_MAX_MB)} |"
+                )
+    if "base" in cold:
+        ratio = cold["now"]["seconds"] / cold["base"]["seconds"]
+        lines.append(
+            f"| cold Piper build <= {COLD_RATIO_MAX} x before | {ratio:.2f} ({cold['now']['seconds']:.1f} s "
+            f"against {cold['base']['seconds']:.1f} s; synthesis {cold['now']['synthesis']:.1f} s against "
+            f"{cold['base']['synthesis']:.1f} s) | {_met(ratio <= COLD_RATIO_MAX)} |"
+        )
+    lines += ["", SECTION_END]
+    return "\n".join(lines) + "\n"
+
+
+def splice(text: str, section: str) -> str:
+    """``text`` with its issue 13 section replaced by ``section`` (added before the machine if absent)."""
+    if SECTION_BEGIN in text and SECTION_END in text:
+        head, rest = text.split(SECTION_BEGIN, 1)
+        return head + section.rstrip("\n") + rest.split(SECTION_END, 1)[1]
+    marker = "## Machine and versions"
+    if marker in text:
+        head, tail = text.split(marker, 1)
+        return head + section + "\n" + marker + tail
+    return text + "\n" + section
+
+
 # -- the run -----------------------------------------------------------------------------------
 
 
@@ -419,6 +663,22 @@ def run(*, quick: bool, repeat: int, out: Path, piper: bool) -> str:
     text = report(rows, piper_rows, cold, builder, quick=quick, repeat=repeat, load=load, serving=serving)
     out.write_text(text, encoding="utf-8")
     return text
+
+
+def run_cli_section(*, quick: bool, repeat: int, baseline: str | None) -> str:
+    """Measure and return the issue 13 section on its own."""
+    work = Path(tempfile.mkdtemp(prefix="stretchcast-bench-"))
+    routines_dir = ROUTINES
+    cases: Sequence[tuple[str, str]] = CLI_SET
+    if quick:
+        routines_dir = work / "routines"
+        routines_dir.mkdir()
+        (routines_dir / "tiny.yaml").write_text(TINY, encoding="utf-8")
+        cases = QUICK_SET
+    env = {**os.environ, "PYTHONHASHSEED": "0"}  # a PYTHONPATH given runs that code as "now"
+    src = baseline_src(baseline, work) if baseline else None
+    rows, cold = run_cli(work, routines_dir, env, repeat, src, cases)
+    return report_cli(rows, cold, baseline=baseline if src is not None else None, repeat=repeat)
 
 
 def _met(ok: bool) -> str:
@@ -635,13 +895,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=None, help="warm builds per routine (3; quick: 1)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the results")
     parser.add_argument("--no-piper", action="store_true", help="skip the builds with Piper")
+    parser.add_argument(
+        "--cli",
+        action="store_true",
+        help="only the issue 13 section (command line, imports, memory), spliced in",
+    )
+    parser.add_argument(
+        "--baseline", default=None, help="git ref (or folder with src/) of the code to compare with"
+    )
     parser.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         _child_main(args.child)
         return 0
     repeat = args.repeat or (1 if args.quick else 3)
+    if args.cli:
+        section = run_cli_section(quick=args.quick, repeat=repeat, baseline=args.baseline)
+        old = args.out.read_text(encoding="utf-8") if args.out.exists() else "# Benchmark results\n"
+        args.out.write_text(splice(old, section), encoding="utf-8")
+        print(section)
+        return 0
     text = run(quick=args.quick, repeat=repeat, out=args.out, piper=not args.no_piper)
+    if not args.quick and not args.no_piper:  # issue 13's section, in the same run
+        text = splice(text, run_cli_section(quick=False, repeat=repeat, baseline=args.baseline))
+        args.out.write_text(text, encoding="utf-8")
     print(text)
     return 0
 

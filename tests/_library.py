@@ -123,7 +123,7 @@ def manifest(
         collection="test",
         voice=VoiceInfo("fake", "fake voice", "asked for fake"),
         duration_ms=duration_ms,
-        audio=AudioInfo(f"{slug}.mp3", RATE, 64, duration_ms * RATE // 1000, 0, -16.0, -1.5),
+        audio=AudioInfo(f"{slug}.mp3", RATE, 64, "pcm", duration_ms * RATE // 1000, 0, -16.0, -1.5),
         tags=TagsInfo(title, "stretchcast", "Test stretches", 1, None, 2026, "Fitness", ""),
         cover=CoverInfo(True, f"{slug}.png", "image/png", 64, 64, 0),
         # a build always names its captions; this one may not have written them

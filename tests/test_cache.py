@@ -147,7 +147,8 @@ class TestEntries:
         read.prepare(["Get into position."])
         samples = read["Get into position."]
         assert np.array_equal(samples, made["Get into position."])
-        expected = audio.weighted_energy(samples, 22050, tail=audio.k_weighting_tail(22050))
+        # measured as preparing measures it: with the recursive filter (see PreparedCue.measure)
+        expected = audio.weighted_energy_iir(samples, 22050, tail=audio.k_weighting_tail(22050))
         assert np.array_equal(read.weighted_energy("Get into position."), expected)
         assert read.true_peak_db("Get into position.") == pytest.approx(
             audio.true_peak_db(samples), abs=1e-12

@@ -161,14 +161,26 @@ def test_good_manifest_reads(good: dict[str, Any], validator: jsonschema.Draft20
     assert Manifest.from_dict(good).to_dict() == good
 
 
+def test_format_1_reads_as_pcm(good: dict[str, Any]) -> None:
+    """A manifest from before the frame back end (format 1, no audio.encoder) still reads, as a PCM track."""
+
+    def to_format_1(d: dict[str, Any]) -> None:
+        d.update(format=1)
+        del d["audio"]["encoder"]
+
+    old = _changed(good, to_format_1)
+    assert Manifest.from_dict(old).audio.encoder == "pcm"
+    assert Manifest.from_dict(old).to_dict() == _changed(good, lambda d: d["audio"].update(encoder="pcm"))
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
         ("{not json", "not a manifest: the file is not JSON"),
         ('{"secret": "x"}', "not a manifest this version can read: it has no 'format'"),
         (
-            '{"format": 2}',
-            "not a manifest this version can read: it is format 2, and stretchcast reads format 1",
+            '{"format": 3}',
+            "not a manifest this version can read: it is format 3, and stretchcast reads format 2",
         ),
         ('{"format": true}', "it is format True"),
         ("[1, 2]", "not a stretchcast manifest: the JSON is not an object"),

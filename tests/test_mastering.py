@@ -56,10 +56,12 @@ class TestMeters:
         x = speechy(6, seed=1)
         x[RATE : 2 * RATE] *= 0.01  # a quiet stretch the floor lets the meter skip
         full = np.abs(signal.resample_poly(x.astype(np.float64), 4, 1)).reshape(len(x), 4).max(axis=1)
-        assert np.array_equal(audio.true_peak_envelope(x), full)
+        envelope = audio.true_peak_envelope(x)
+        # numpy's upsampling (sound/dsp.py) sums the same products in another order than scipy's
+        np.testing.assert_allclose(envelope, full, rtol=0, atol=1e-12)
         skipped = audio.true_peak_envelope(x, floor=0.05)
-        assert np.array_equal(skipped[full > 0.05], full[full > 0.05])
-        assert np.all(skipped >= full)
+        assert np.array_equal(skipped[full > 0.05], envelope[full > 0.05])
+        assert np.all(skipped >= envelope)
 
     def test_true_peak_matches_reference(self) -> None:
         """true_peak_db equals the 4x-oversampled peak of the whole signal."""

@@ -28,7 +28,7 @@ from stretchcast.output.files import MAX_MANIFEST_BYTES
 from stretchcast.timeline import Chapter, Event, Span
 
 #: The manifest format this version writes and the only one it reads.
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = 2  # 2: audio.encoder; format 1 (before it) is still read, as "pcm"
 
 
 class ManifestError(InputError):
@@ -51,6 +51,8 @@ class AudioInfo:
     file: str
     sample_rate: int
     bitrate_kbps: int
+    #: What wrote the MP3: "pcm" (mastered and encoded whole) or "frames" (cues' cached MP3 frames).
+    encoder: Literal["pcm", "frames"]
     samples: int
     bytes: int
     loudness_lufs: float
@@ -172,6 +174,10 @@ class Manifest:
                 fix="Point at the <name>.json that 'stretchcast build' wrote beside the MP3.",
             )
         found = data.get("format")
+        if found == 1 and isinstance(data.get("audio"), Mapping) and not isinstance(found, bool):
+            # format 1 was written before the frame back end: every such track came from PCM
+            data = {**data, "format": cls.FORMAT, "audio": {**data["audio"], "encoder": "pcm"}}
+            found = cls.FORMAT
         if found != cls.FORMAT or isinstance(found, bool):
             what = "has no 'format'" if found is None else f"is format {found!r}"
             raise ManifestError(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ from stretchcast.output.manifest import (
 )
 from stretchcast.output.playlist import m3u8
 from stretchcast.output.tags import Tags, id3_bytes
-from stretchcast.sound import encode, layout, master, mp3
+from stretchcast.sound import encode, frame_cache, frame_track, layout, master, mp3
 from stretchcast.timeline import Chapter, Timeline
 from stretchcast.version import __version__
 
@@ -66,9 +67,11 @@ class Written:
     cover: Path
     playlist: Path | None
     split: tuple[Path, ...]
-    mastered: master.MasteredTrack
+    mastered: master.MasteredTrack | None  # None from the frame back end (no master pass)
     whole: encode.Encoded
     size_bytes: int
+    timeline: Timeline | None = None  # as decoders play it (the frame back end moves events to its grid)
+    encoder: str = "pcm"
 
 
 def sections(timeline: Timeline) -> list[Section]:
@@ -137,19 +140,34 @@ def write(
     split: bool = False,
     year: int | None = None,
     voice: VoiceInfo,
+    encoder: str = "pcm",
 ) -> Written:
     """Master, encode and write every file of the build into ``out_dir``; returns what was written.
 
     ``cues`` is the prepared cue audio (a ``CueSet``); ``voice`` is what the manifest says about
     the voice. Nothing in ``out_dir`` changes unless every file is ready; then files a previous
     build left that this one does not make (old split tracks, a playlist) are removed.
+    ``encoder`` "frames" writes the track from each cue's MP3 frames (``sound.frame_track``; no
+    split tracks) and the manifest, captions and chapters give the times its grid moved events to.
     """
+    frame_plan: frame_track.Prepared | None = None
+    if encoder == "frames":
+        if split:
+            raise ValueError("the frame back end writes no split tracks")
+        frame_plan = frame_track.prepare(
+            timeline, cues, sample_rate, bitrate, make=_frame_maker(cues, sample_rate, bitrate)
+        )
+        timeline = frame_plan.timeline
     parts = sections(timeline) if split else []
     cuts = [
         (layout.ms_to_samples(p.start_ms, sample_rate), layout.ms_to_samples(p.end_ms, sample_rate))
         for p in parts
     ]
-    mastered = master.master_for_mp3(layout.layout(timeline, cues, sample_rate), bitrate)
+    mastered = (
+        None
+        if frame_plan is not None
+        else master.master_for_mp3(layout.layout(timeline, cues, sample_rate), bitrate)
+    )
     cover = _cover(routine, timeline)
     year = year if year is not None else routine.collection.year
     track, tracks = track_number(routine)
@@ -180,7 +198,12 @@ def write(
             # mastered track through every encoder, each writing into its staged file.
             fp = open_files.enter_context(files.stream(mp3_path))
             fp.write(id3_bytes(whole_tags, timeline.chapters, cover))
-            writers = [(0, mastered.layout.length, mp3.Mp3Writer(fp, sample_rate, bitrate))]
+            framed = frame_plan.write(fp) if frame_plan is not None else None
+            writers = (
+                []
+                if mastered is None
+                else [(0, mastered.layout.length, mp3.Mp3Writer(fp, sample_rate, bitrate))]
+            )
             for n, (part, (start, end)) in enumerate(zip(parts, cuts, strict=True), start=1):
                 name = f"{n:0{width}d}-{part.exercise}.mp3"
                 length_ms = round((end - start) * 1000 / sample_rate)
@@ -198,6 +221,7 @@ def write(
                 part_fp.write(id3_bytes(tags, part.chapters, cover))
                 writers.append((start, end, mp3.Mp3Writer(part_fp, sample_rate, bitrate)))
                 split_paths.append(path)
+                assert mastered is not None  # split tracks are written by the PCM path only
                 measured = master.section_measurement(mastered, start, end, bitrate)
                 split_entries.append(
                     SplitInfo(
@@ -211,10 +235,15 @@ def write(
                         true_peak_dbtp=round(measured.true_peak_dbtp, 2),
                     )
                 )
-            encode.encode(mastered, writers)
+            if mastered is not None:
+                encode.encode(mastered, writers)
             stats = [writer.close() for _, _, writer in writers]
             whole_bytes = fp.tell()
-        whole = encode.Encoded(stats[0], master.decoded_measurement(mastered, bitrate))
+        if framed is not None:
+            whole = encode.Encoded(framed.stats, framed.measured)
+        else:
+            assert mastered is not None
+            whole = encode.Encoded(stats[0], master.decoded_measurement(mastered, bitrate))
         files.add_text(vtt_path, captions.webvtt(timeline))
         files.add(png_path, cover.data)
         if split:
@@ -236,6 +265,7 @@ def write(
                 file=mp3_path.name,
                 sample_rate=sample_rate,
                 bitrate_kbps=bitrate,
+                encoder="frames" if frame_plan is not None else "pcm",
                 samples=whole.stats.samples,
                 bytes=whole_bytes,
                 loudness_lufs=round(whole.measured.loudness_lufs, 2),
@@ -285,6 +315,8 @@ def write(
         mastered=mastered,
         whole=whole,
         size_bytes=whole_bytes,
+        timeline=timeline,
+        encoder="frames" if frame_plan is not None else "pcm",
     )
 
 
@@ -300,6 +332,17 @@ def routine_info(routine: Routine) -> RoutineInfo:
             for i in routine.items
         ),
     )
+
+
+def _frame_maker(
+    cues: layout.CuePeaks, sample_rate: int, bitrate: int
+) -> Callable[[frame_track.SoundKey], frame_track.Sound] | None:
+    """Where the frame back end gets a sound: the cue cache when the cues come with one."""
+    cache = getattr(cues, "cache", None)
+    identity = getattr(cues, "identity", None)
+    if cache is None or identity is None:
+        return None
+    return frame_cache.maker(cache, identity, cues, sample_rate, bitrate)
 
 
 def routine_dict(routine: Routine) -> dict[str, Any]:

@@ -40,6 +40,9 @@ class BuildOptions:
     name: str | None = None  # output file stem; the routine's slug by default
     split: bool = False  # also one MP3 per exercise in <out_dir>/<name>/, and an .m3u8 of them
     year: int | None = None  # the year tag; the collection's year by default (never the clock's)
+    # "frames": the track from each cue's MP3 frames (sound.frame_track), "pcm": mastered and
+    # encoded whole; "auto" is "pcm" until the frame back end is finished (docs/ARCHITECTURE.md)
+    encoder: str = "auto"
 
     def __post_init__(self) -> None:
         mp3.check_format(self.sample_rate, self.bitrate)
@@ -48,6 +51,12 @@ class BuildOptions:
             raise UsageError(
                 f"--name {self.name!r} is not a plain file name",
                 fix=f"Use lower-case letters, digits and dashes, like '{example}'.",
+            )
+        if self.encoder not in {"auto", "pcm", "frames"}:
+            raise UsageError(f"encoder {self.encoder!r} is not known", fix="Use auto, pcm or frames.")
+        if self.encoder == "frames" and self.split:
+            raise UsageError(
+                "the frame back end writes no split tracks", fix="Leave the encoder to auto for split tracks."
             )
         if self.year is not None and not 1900 <= self.year <= 2999:
             raise UsageError(f"--year {self.year} is not a year", fix="Use a four-digit year, like 2026.")
@@ -166,14 +175,22 @@ def build(
         split=options.split,
         year=options.year,
         voice=VoiceInfo(choice.voice.name, described, choice.reason),
+        encoder="frames" if options.encoder == "frames" else "pcm",
     )
     on_progress("write", 1, 1)
     measured = written.whole.measured
     mastered = written.mastered
+    extra: dict[str, Any] = {"encoder": written.encoder}
+    if mastered is not None:
+        extra |= {
+            "gain_db": mastered.gain_db,
+            "limited_sounds": mastered.limited,
+            "sounds": len(mastered.layout.sounds),
+        }
     return BuildResult(
         mp3=written.mp3,
         manifest=written.manifest,
-        timeline=timeline,
+        timeline=written.timeline or timeline,
         voice=described,
         voice_reason=choice.reason,
         cues_synthesized=cues.synthesized,
@@ -183,11 +200,7 @@ def build(
         true_peak_dbtp=measured.true_peak_dbtp,
         size_bytes=written.size_bytes,
         seconds=time.perf_counter() - began,
-        extra={
-            "gain_db": mastered.gain_db,
-            "limited_sounds": mastered.limited,
-            "sounds": len(mastered.layout.sounds),
-        },
+        extra=extra,
         captions=written.captions,
         cover=written.cover,
         playlist=written.playlist,

@@ -108,11 +108,22 @@ class _Blocks:
         self.pairs = [order[bounds[s] : bounds[s + 1]] for s in range(len(layout.sounds))]
 
     def energies(
-        self, x: Samples, sample_rate: int, pairs: npt.NDArray[np.int64], known: Energy | None = None
+        self,
+        x: Samples,
+        sample_rate: int,
+        pairs: npt.NDArray[np.int64],
+        known: Energy | None = None,
+        *,
+        limited: bool = False,
     ) -> np.ndarray:
-        """The K-weighted energy ``x`` puts in each of ``pairs``' blocks (from ``known`` if given)."""
+        """The K-weighted energy ``x`` puts in each of ``pairs``' blocks (from ``known`` if given).
+
+        A ``limited`` sound is measured with the recursive filter: the limiter measures each
+        of its sounds at every gain it tries, the one hot loop of filtering in a build.
+        """
         if known is None:
-            cumulative, scale = audio.weighted_energy(x, sample_rate, tail=self.tail), 1.0
+            measure = audio.weighted_energy_iir if limited else audio.weighted_energy
+            cumulative, scale = measure(x, sample_rate, tail=self.tail), 1.0
         else:
             cumulative, scale = known
         spread = cumulative[self.hi[pairs]] - cumulative[self.lo[pairs]]
@@ -245,7 +256,7 @@ def master_layout(
                 envelopes[s] = audio.true_peak_envelope(layout.sounds[s], floor=floor)
             y = audio.limit(layout.sounds[s], rate, ceiling_dbtp, gain=gain, envelope=envelopes[s])
             limited[s] = y
-            energy[blocks.pairs[s]] = blocks.energies(y, rate, blocks.pairs[s])
+            energy[blocks.pairs[s]] = blocks.energies(y, rate, blocks.pairs[s], limited=True)
         return limited, blocks.loudness(energy, rate)
 
     gain_db = first

@@ -139,7 +139,9 @@ def crc16(data: bytes | memoryview, crc: int = 0) -> int:
 
 
 @dataclass(frozen=True)
-class _Format:
+class FrameFormat:
+    """A mono Layer III format: its frame header and sizes."""
+
     sample_rate: int
     bitrate: int
 
@@ -190,7 +192,7 @@ class Mp3Writer:
     def __init__(self, fp: IO[bytes], sample_rate: int, bitrate: int, quality: int = 5) -> None:
         check_format(sample_rate, bitrate)
         self._fp = fp
-        self._format = _Format(sample_rate, bitrate)
+        self._format = FrameFormat(sample_rate, bitrate)
         self._encoder = lameenc.Encoder()
         self._encoder.set_bit_rate(bitrate)
         self._encoder.set_in_sample_rate(sample_rate)
@@ -272,29 +274,33 @@ class Mp3Writer:
         )
 
     def _info_frame(self, padding: int) -> bytes:
-        fmt = self._format
-        size = fmt.frame_bytes()
-        total_bytes = size + self._audio_bytes
-        toc = bytes(min(255, i * 256 // 100) for i in range(100))  # CBR: byte position is linear
-        xing = b"Info" + struct.pack(">III", 0x0F, self._frames, total_bytes) + toc + struct.pack(">I", 50)
-        lowpass_hz = min(fmt.sample_rate // 2, 17000 if fmt.sample_rate >= 32000 else 10000)
-        lame = (
-            _LAME_VERSION
-            + bytes((0x01, lowpass_hz // 100))  # info tag revision 0, method 1 = CBR; lowpass / 100
-            + struct.pack(">f", 0.0)  # peak amplitude: not computed
-            + bytes(4)  # replay gain (radio, audiophile): not set
-            + bytes((0x00, min(fmt.bitrate, 255)))  # encoding flags and ATH type; bitrate
-            + struct.pack(">I", (ENCODER_DELAY << 12) | padding)[1:]  # 12 bits delay, 12 bits padding
-            + bytes((0x00, 0x00))  # misc (noise shaping, stereo mode, source rate); MP3 gain
-            + bytes(2)  # preset and surround info
-            + struct.pack(">I", total_bytes)  # music length, header frame included
-            + struct.pack(">H", self._music_crc)
-        )
-        frame = bytearray(size)
-        body = fmt.header() + bytes(fmt.side_info_bytes) + xing + lame
-        frame[: len(body)] = body
-        frame[len(body) : len(body) + 2] = struct.pack(">H", crc16(bytes(frame[: len(body)])))
-        return bytes(frame)
+        return info_frame(self._format, self._frames, self._audio_bytes, self._music_crc, padding)
+
+
+def info_frame(fmt: FrameFormat, frames: int, audio_bytes: int, music_crc: int, padding: int) -> bytes:
+    """The Xing/Info and LAME header frame for a CBR stream of ``frames`` frames after it."""
+    size = fmt.frame_bytes()
+    total_bytes = size + audio_bytes
+    toc = bytes(min(255, i * 256 // 100) for i in range(100))  # CBR: byte position is linear
+    xing = b"Info" + struct.pack(">III", 0x0F, frames, total_bytes) + toc + struct.pack(">I", 50)
+    lowpass_hz = min(fmt.sample_rate // 2, 17000 if fmt.sample_rate >= 32000 else 10000)
+    lame = (
+        _LAME_VERSION
+        + bytes((0x01, lowpass_hz // 100))  # info tag revision 0, method 1 = CBR; lowpass / 100
+        + struct.pack(">f", 0.0)  # peak amplitude: not computed
+        + bytes(4)  # replay gain (radio, audiophile): not set
+        + bytes((0x00, min(fmt.bitrate, 255)))  # encoding flags and ATH type; bitrate
+        + struct.pack(">I", (ENCODER_DELAY << 12) | padding)[1:]  # 12 bits delay, 12 bits padding
+        + bytes((0x00, 0x00))  # misc (noise shaping, stereo mode, source rate); MP3 gain
+        + bytes(2)  # preset and surround info
+        + struct.pack(">I", total_bytes)  # music length, header frame included
+        + struct.pack(">H", music_crc)
+    )
+    frame = bytearray(size)
+    body = fmt.header() + bytes(fmt.side_info_bytes) + xing + lame
+    frame[: len(body)] = body
+    frame[len(body) : len(body) + 2] = struct.pack(">H", crc16(bytes(frame[: len(body)])))
+    return bytes(frame)
 
 
 def encode(samples: npt.NDArray[np.int16], sample_rate: int, bitrate: int, fp: IO[bytes]) -> Mp3Stats:
