@@ -244,6 +244,13 @@ def test_knee_sways_fall_crosses_the_picture_both_ways(collection: Collection) -
     assert min(abs(v) for v in shifts) > 0.04 * width, (shifts, width)
 
 
+def test_cobra_trace_is_the_rise_not_a_dot(collection: Collection) -> None:
+    """The cobra's still picture traces the shoulders' rise, not a dot where a loop would be."""
+    sc = scene(collection.exercise("tall-cobra"))
+    spread = np.ptp(np.array(sc.trace), axis=0)
+    assert float(spread[1]) > 0.15, spread  # the neck rises 0.2 H in the picture
+
+
 def test_knee_sways_arrow_clears_the_knees(collection: Collection) -> None:
     """The key picture's arrow for the short sway runs beside the knees, not hidden under them."""
     ex = collection.exercise("knee-sways")

@@ -274,7 +274,8 @@ def motion_trace(figure: Figure, cam: Camera) -> list[tuple[float, float]]:
     point = max(TRACED, key=lambda p: float(np.ptp([f.skeleton[p] for f in frames], axis=0).max()))
     path = [cam.project(f.skeleton[point])[:2] for f in frames]
     knee = [cam.project(f.skeleton[f"{figure.side or 'right'}_knee"])[:2] for f in frames]
-    if np.hypot(knee[-1][0] - knee[0][0], knee[-1][1] - knee[0][1]) < 1e-6 and len(knee) > 2:
+    knee_moves = float(np.ptp(np.array(knee), axis=0).max()) > 1e-6 if len(knee) > 2 else False
+    if knee_moves and np.hypot(knee[-1][0] - knee[0][0], knee[-1][1] - knee[0][1]) < 1e-6:
         # A loop (the stirs' circle): drawn around the knee the source speaks of, and enlarged
         # LOOP_SCALE times so that a small circle still shows beside the limb that hides it.
         cx = sum(p[0] for p in knee) / len(knee)
