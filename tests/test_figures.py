@@ -143,9 +143,9 @@ BROKEN = [
     ("knee-stirs", "circle-head", "pelvis", {"lift": 0.02}),  # the pelvis lifts off the mat
     ("knee-stirs", "circle-in", "right_knee", {"flex": 100.0}),  # the knee opens past 95
     ("knee-to-chest", "knee-in", "left_hip", {"flex": 30.0}),  # the other leg lifts
-    ("knee-sways", "knees-to-side", "left_hip", {"abduct": 0.0}),  # a foot slides away
-    ("knee-sways", "knees-bent", "right_shoulder", {"flex": 90.0}),  # an arm held up off the mat
-    ("knee-sways", "knees-to-side", "left_shoulder", {"abduct": 90.0}),  # an arm out in a T
+    ("knee-sways", "knees-to-side", "right_hip", {"abduct": 0.0}),  # a foot slides away
+    ("knee-sways", "knees-bent", "left_shoulder", {"flex": 90.0}),  # an arm held up off the mat
+    ("knee-sways", "knees-to-side", "right_shoulder", {"abduct": 90.0}),  # an arm out in a T
     ("tall-cobra", "pressed-up", "right_elbow", {"flex": 30.0}),  # arms bent at the top
     ("tall-cobra", "pressed-up", "right_hip", {"flex": -40.0}),  # a leg lifts off the mat
 ]

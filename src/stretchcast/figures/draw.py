@@ -32,7 +32,7 @@ ARROW = 0.05
 LOOP_SCALE = 2.5  # a loop's path is a symbol: drawn larger than life, around the joint
 SWAY_SCALE = 1.45  # a short swing of the knees is drawn as an arc this much further from the feet
 SHORT_PATH = 0.12  # a path shorter than this (share of height) would hide under the limb drawing it
-# The feet-end camera (degrees above the mat, and turned towards the person's left from straight up
+# The feet-end camera (degrees above the mat, and turned towards the person's right from straight up
 # the body). Straight from the feet (0) the bent knees are one column and the figure reads as a
 # person standing on one leg; turned 30 degrees the bent knees show as an inverted V and the mat as
 # a floor, while a sideways fall of the knees still crosses the picture at cos 30 = 0.87 of its size.
@@ -106,7 +106,7 @@ def camera(view: str) -> Camera:
     """The camera for a view. Side: from the right of a body lying on its back, head to the left.
     Above: looking down, head at the top. Three-quarter: from above, to the right, a little beyond the
     head. Head-end: from above and beyond the head, as the person sees their own knees. Feet-end:
-    from beyond the feet, raised and turned towards the person's left, looking up the body."""
+    from beyond the feet, raised and turned towards the person's right, looking up the body."""
     if view == "side":
         return Camera(np.array([0.0, 0.0, 1.0]), np.array([0.0, 1.0, 0.0]))
     if view == "above":
@@ -115,7 +115,7 @@ def camera(view: str) -> Camera:
         return Camera(np.array([-0.5, -0.85, 0.15]), np.array([0.0, 1.0, 0.0]))
     if view == "feet-end":
         down, aside = np.radians(FEET_END_ELEVATION), np.radians(FEET_END_YAW)
-        look = np.array([np.cos(down) * np.cos(aside), -np.sin(down), -np.cos(down) * np.sin(aside)])
+        look = np.array([np.cos(down) * np.cos(aside), -np.sin(down), np.cos(down) * np.sin(aside)])
         return Camera(look, np.array([0.0, 1.0, 0.0]))
     return Camera(np.array([-0.3, -0.5, 0.7]), np.array([0.0, 1.0, 0.0]))
 
