@@ -20,7 +20,7 @@ from stretchcast.content.poses import Figure, Pose
 from stretchcast.errors import ContentError
 from stretchcast.figures import checks
 from stretchcast.figures.body import elbow_angle, forward
-from stretchcast.figures.draw import DARK, LIGHT, png, scene, svg
+from stretchcast.figures.draw import DARK, LIGHT, LIMB_WIDTH, camera, png, scene, svg
 from stretchcast.figures.motion import Frame, loop_frames, step_frames
 from stretchcast.notebook.cards import exercise_card
 from stretchcast.notebook.model import RoutineModel
@@ -75,6 +75,9 @@ def knee_sways_ok(figure: Figure) -> None:
     assert checks.widest(frames, "right_ankle", "left_ankle") < 0.07  # together: about a foot's width
     assert max(float(checks.lumbar(f.skeleton)[1]) for f in frames) < checks.ON_MAT
     assert checks.highest(frames, ["pelvis", "right_hip", "left_hip"]) < checks.ON_MAT
+    arms = [f"{s}_{p}" for s in ("right", "left") for p in ("elbow", "wrist", "hand")]
+    assert checks.highest(frames, arms) < checks.ON_MAT  # the arms rest on the mat
+    assert max(abs(float(f.skeleton[p][2])) for f in frames for p in arms) < 0.3  # beside the body
     (rep,) = steps(figure, "rep")
     middle = (rep[0].skeleton["right_knee"] + rep[0].skeleton["left_knee"]) / 2
     fallen = (rep[-1].skeleton["right_knee"] + rep[-1].skeleton["left_knee"]) / 2
@@ -140,7 +143,9 @@ BROKEN = [
     ("knee-stirs", "circle-head", "pelvis", {"lift": 0.02}),  # the pelvis lifts off the mat
     ("knee-stirs", "circle-in", "right_knee", {"flex": 100.0}),  # the knee opens past 95
     ("knee-to-chest", "knee-in", "left_hip", {"flex": 30.0}),  # the other leg lifts
-    ("knee-sways", "knees-to-side", "left_hip", {"abduct": 0.0}),  # a foot slides away
+    ("knee-sways", "knees-to-side", "right_hip", {"abduct": 0.0}),  # a foot slides away
+    ("knee-sways", "knees-bent", "left_shoulder", {"flex": 90.0}),  # an arm held up off the mat
+    ("knee-sways", "knees-to-side", "right_shoulder", {"abduct": 90.0}),  # an arm out in a T
     ("tall-cobra", "pressed-up", "right_elbow", {"flex": 30.0}),  # arms bent at the top
     ("tall-cobra", "pressed-up", "right_hip", {"flex": -40.0}),  # a leg lifts off the mat
 ]
@@ -219,6 +224,42 @@ def test_bad_figure_is_refused_with_where_and_fix(tmp_path: Path, old: str, new:
 
 
 # -- the pictures ---------------------------------------------------------------------------------
+
+
+def test_knee_sways_fall_crosses_the_picture_both_ways(collection: Collection) -> None:
+    """Seen from the feet end the knees' fall moves across the picture, one way for each side."""
+    ex = collection.exercise("knee-sways")
+    figure = ex.figure
+    assert figure is not None and figure.view == "feet-end"
+    cam = camera(figure.view)
+    width = scene(ex).box[2]
+
+    def knees_x(pose: str, mirror: bool) -> float:
+        sk = forward(figure.pose(pose), figure.lying, mirror=mirror)
+        return (cam.project(sk["right_knee"])[0] + cam.project(sk["left_knee"])[0]) / 2
+
+    shifts = [knees_x("knees-to-side", m) - knees_x("knees-bent", m) for m in (False, True)]
+    assert shifts[0] * shifts[1] < 0  # opposite ways for the two sides
+    # Seen, not lost in depth: from the side it would be 0.2% of the width, the knee stirs' view 2.5%.
+    assert min(abs(v) for v in shifts) > 0.04 * width, (shifts, width)
+
+
+def test_cobra_trace_is_the_rise_not_a_dot(collection: Collection) -> None:
+    """The cobra's still picture traces the shoulders' rise, not a dot where a loop would be."""
+    sc = scene(collection.exercise("tall-cobra"))
+    spread = np.ptp(np.array(sc.trace), axis=0)
+    assert float(spread[1]) > 0.15, spread  # the neck rises 0.2 H in the picture
+
+
+def test_knee_sways_arrow_clears_the_knees(collection: Collection) -> None:
+    """The key picture's arrow for the short sway runs beside the knees, not hidden under them."""
+    ex = collection.exercise("knee-sways")
+    assert ex.figure is not None
+    sc = scene(ex)
+    knees = [s for s in sc.key if s.name in {"right_hip-right_knee", "left_hip-left_knee"}]
+    ends = [np.array(s.points[1]) for s in knees]
+    nearest = min(float(np.linalg.norm(np.array(p) - k)) for p in sc.trace for k in ends)
+    assert nearest > LIMB_WIDTH, nearest  # further than a limb's width from either knee
 
 
 @pytest.mark.parametrize("exercise_id", list(FACTS))

@@ -20,7 +20,7 @@ from stretchcast.content import strict_yaml as _yaml
 from stretchcast.errors import ContentError, did_you_mean
 
 #: Views a figure can be drawn from.
-VIEWS = ("side", "above", "three-quarter", "head-end")
+VIEWS = ("side", "above", "three-quarter", "head-end", "feet-end")
 #: How the body lies on the mat.
 LYING = ("back", "front")
 

@@ -26,9 +26,18 @@ TRUNK_WIDTH = 0.09
 MAT_LENGTH = (-0.62, 0.56)  # along the mat (X), share of height
 MAT_WIDTH = 0.34  # half the mat's width (Z)
 MAT_THICKNESS = 0.02
+MAT_BEYOND_FEET = 0.13  # the mat reaches this far past the feet (MAT_LENGTH's end for long legs)
 TRACE_WIDTH = 0.018  # the dotted path of the moving joint
 ARROW = 0.05
 LOOP_SCALE = 2.5  # a loop's path is a symbol: drawn larger than life, around the joint
+SWAY_SCALE = 1.45  # a short swing of the knees is drawn as an arc this much further from the feet
+SHORT_PATH = 0.12  # a path shorter than this (share of height) would hide under the limb drawing it
+# The feet-end camera (degrees above the mat, and turned towards the person's right from straight up
+# the body). Straight from the feet (0) the bent knees are one column and the figure reads as a
+# person standing on one leg; turned 30 degrees the bent knees show as an inverted V and the mat as
+# a floor, while a sideways fall of the knees still crosses the picture at cos 30 = 0.87 of its size.
+FEET_END_ELEVATION = 40.0
+FEET_END_YAW = 30.0
 
 # (from, to, the joint that moves this limb, or "" for the trunk)
 SEGMENTS: tuple[tuple[str, str, str], ...] = (
@@ -47,6 +56,17 @@ SEGMENTS: tuple[tuple[str, str, str], ...] = (
 )
 # The shoulder and hip girdles: short bars joining the limbs to the trunk.
 GIRDLES = (("right_shoulder", "left_shoulder"), ("right_hip", "left_hip"))
+# Each limb's first point, to the girdle joint it hangs from (whose depth says near or far side).
+_ROOTS = {
+    f"{side}_{point}": f"{side}_{root}"
+    for side in ("right", "left")
+    for root, points in (("shoulder", ("shoulder", "elbow")), ("hip", ("hip", "knee", "ankle")))
+    for point in points
+}
+
+
+def _opposite(name: str) -> str:
+    return "left_" + name[6:] if name.startswith("right_") else "right_" + name[5:]
 
 
 @dataclass(frozen=True)
@@ -85,13 +105,18 @@ class Camera:
 def camera(view: str) -> Camera:
     """The camera for a view. Side: from the right of a body lying on its back, head to the left.
     Above: looking down, head at the top. Three-quarter: from above, to the right, a little beyond the
-    head. Head-end: from above and beyond the head, as the person sees their own knees."""
+    head. Head-end: from above and beyond the head, as the person sees their own knees. Feet-end:
+    from beyond the feet, raised and turned towards the person's right, looking up the body."""
     if view == "side":
         return Camera(np.array([0.0, 0.0, 1.0]), np.array([0.0, 1.0, 0.0]))
     if view == "above":
         return Camera(np.array([0.0, -1.0, 0.0]), np.array([1.0, 0.0, 0.0]))
     if view == "head-end":
         return Camera(np.array([-0.5, -0.85, 0.15]), np.array([0.0, 1.0, 0.0]))
+    if view == "feet-end":
+        down, aside = np.radians(FEET_END_ELEVATION), np.radians(FEET_END_YAW)
+        look = np.array([np.cos(down) * np.cos(aside), -np.sin(down), np.cos(down) * np.sin(aside)])
+        return Camera(look, np.array([0.0, 1.0, 0.0]))
     return Camera(np.array([-0.3, -0.5, 0.7]), np.array([0.0, 1.0, 0.0]))
 
 
@@ -120,13 +145,17 @@ def moving_limbs(frames: Sequence[Frame]) -> frozenset[str]:
 def shapes(sk: Skeleton, cam: Camera, moving: frozenset[str]) -> list[Shape]:
     """What to draw for one skeleton, far to near; limbs named in ``moving`` in accent."""
     proj = {name: cam.project(p) for name, p in sk.points.items()}
-    centre = proj["pelvis"][2]
     out: list[Shape] = []
     for a, b, joint in SEGMENTS:
         pa, pb = proj[a], proj[b]
         depth = (pa[2] + pb[2]) / 2
         width = TRUNK_WIDTH if joint == "spine" else LIMB_WIDTH
-        role = "moving" if f"{a}-{b}" in moving else ("far" if depth > centre + 0.01 else "near")
+        # A limb is muted when its girdle joint lies further from the camera than the other side's:
+        # the far arm and leg in a side view, neither seen from the feet (where the trunk, too,
+        # lies further than the pelvis but must not fade).
+        root = _ROOTS.get(a)
+        far = root is not None and proj[root][2] > proj[_opposite(root)][2] + 0.01
+        role = "moving" if f"{a}-{b}" in moving else ("far" if far else "near")
         out.append(Shape(((pa[0], pa[1]), (pb[0], pb[1])), width, role, f"{a}-{b}", depth))
     for a, b in GIRDLES:
         pa, pb = proj[a], proj[b]
@@ -140,11 +169,18 @@ def shapes(sk: Skeleton, cam: Camera, moving: frozenset[str]) -> list[Shape]:
     return sorted(out, key=lambda s: (rank[s.role], -s.depth))
 
 
-def mat_outline(cam: Camera) -> list[tuple[float, float]]:
-    """The mat's corners (top face and underside) in the picture."""
+def mat_outline(cam: Camera, frames: Sequence[Frame] = ()) -> list[tuple[float, float]]:
+    """The mat's corners (top face and underside) in the picture.
+
+    The mat ends MAT_BEYOND_FEET past the lowest point of the body in ``frames`` (at MAT_LENGTH's
+    end at most): with the knees bent the feet stand 0.2 H up the mat, and a mat laid out for long
+    legs would leave a bare end that shrinks the figure in a thumbnail.
+    """
+    feet = min((float(p[0]) for f in frames for p in f.skeleton.points.values()), default=-np.inf)
+    start = max(MAT_LENGTH[0], feet - MAT_BEYOND_FEET)
     corners = [
         np.array([x, y, z])
-        for x in MAT_LENGTH
+        for x in (start, MAT_LENGTH[1])
         for z in (-MAT_WIDTH, MAT_WIDTH)
         for y in (0.0, -MAT_THICKNESS)
     ]
@@ -204,7 +240,7 @@ def scene(exercise: Exercise) -> Scene:
     moving = moving_limbs([f for f in frames if not f.mirror])
     drawn = [shapes(f.skeleton, cam, other_side(moving) if f.mirror else moving) for f in frames]
     key = shapes(forward(figure.pose(figure.key), figure.lying), cam, moving)
-    mat = mat_outline(cam)
+    mat = mat_outline(cam, frames)
     path = motion_trace(figure, cam)
     xs: list[float] = [p[0] for p in path]
     ys: list[float] = [p[1] for p in path]
@@ -238,12 +274,19 @@ def motion_trace(figure: Figure, cam: Camera) -> list[tuple[float, float]]:
     point = max(TRACED, key=lambda p: float(np.ptp([f.skeleton[p] for f in frames], axis=0).max()))
     path = [cam.project(f.skeleton[point])[:2] for f in frames]
     knee = [cam.project(f.skeleton[f"{figure.side or 'right'}_knee"])[:2] for f in frames]
-    if np.hypot(knee[-1][0] - knee[0][0], knee[-1][1] - knee[0][1]) < 1e-6 and len(knee) > 2:
+    knee_moves = float(np.ptp(np.array(knee), axis=0).max()) > 1e-6 if len(knee) > 2 else False
+    if knee_moves and np.hypot(knee[-1][0] - knee[0][0], knee[-1][1] - knee[0][1]) < 1e-6:
         # A loop (the stirs' circle): drawn around the knee the source speaks of, and enlarged
         # LOOP_SCALE times so that a small circle still shows beside the limb that hides it.
         cx = sum(p[0] for p in knee) / len(knee)
         cy = sum(p[1] for p in knee) / len(knee)
         return [(cx + (x - cx) * LOOP_SCALE, cy + (y - cy) * LOOP_SCALE) for x, y in knee]
+    if point.endswith("_knee") and np.hypot(path[-1][0] - path[0][0], path[-1][1] - path[0][1]) < SHORT_PATH:
+        # A short swing (the sways' knees, feet still): the knee would cover its own path, so the
+        # arc is drawn SWAY_SCALE times as far from the feet, clear above the knees it describes.
+        feet = [cam.project((frames[0].skeleton["right_ankle"] + frames[0].skeleton["left_ankle"]) / 2)[:2]]
+        fx, fy = feet[0]
+        return [(fx + (x - fx) * SWAY_SCALE, fy + (y - fy) * SWAY_SCALE) for x, y in path]
     return path
 
 
@@ -273,6 +316,7 @@ def describe(exercise: Exercise) -> tuple[str, str]:
         "above": "seen from above",
         "three-quarter": "seen from above and to one side",
         "head-end": "seen from above the head, looking down the body",
+        "feet-end": "seen from beyond the feet and a little to one side, looking up the body",
     }
     title = f"{exercise.name}: how it moves"
     where = view[figure.view] if figure else ""
