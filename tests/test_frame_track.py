@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,7 +11,6 @@ from typing import Any
 import numpy as np
 import pyloudnorm
 import pytest
-import soundfile as sf
 
 from stretchcast.content import Routine
 from stretchcast.errors import UsageError
@@ -26,22 +23,9 @@ from stretchcast.testing import FakeVoice
 from stretchcast.timeline import Timeline, compile_timeline
 from stretchcast.voices.cache import CueCache
 
+from .test_frames import decoders
+
 FORMATS = [(16000, 40), (22050, 64), (24000, 64), (32000, 56), (44100, 64), (48000, 96)]
-
-
-def decoders(data: bytes, tmp_path: Path) -> dict[str, np.ndarray]:
-    """``data`` decoded by libsndfile and, where installed, by FFmpeg (from a file: a pipe is not trimmed)."""
-    out = {"libsndfile": np.asarray(sf.read(io.BytesIO(data), dtype="float32")[0])}
-    if shutil.which("ffmpeg"):
-        path = tmp_path / "t.mp3"
-        path.write_bytes(data)
-        done = subprocess.run(
-            ["ffmpeg", "-v", "error", "-i", str(path), "-f", "f32le", "-ac", "1", "pipe:1"],
-            capture_output=True,
-            check=True,
-        )
-        out["ffmpeg"] = np.frombuffer(done.stdout, dtype="<f4")
-    return out
 
 
 def first_loud(x: np.ndarray, threshold: float) -> int:
