@@ -350,3 +350,16 @@ def test_list_and_show_print_for_people(capsys: pytest.CaptureFixture[str]) -> N
     rows = [line for line in out.splitlines() if re.match(r"\s+\d+\s+\d+\.\d\s+4\s", line)]
     assert len(rows) == 6 and "starting doses" in rows[0]
     assert "see a clinician" in out
+
+
+def test_programme_names_are_found_as_routines_are(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A folder, a missing file and an unknown name with escape codes get the routine's plain, escaped answers."""
+    assert main(["programme", "show", str(tmp_path)]) == 2
+    assert "is a folder, not a programme file" in capsys.readouterr().err
+    assert main(["programme", "show", str(tmp_path / "gone.yaml")]) == 2
+    assert "programme file" in (err := capsys.readouterr().err) and "not found" in err and SHIPPED in err
+    assert main(["programme", "show", "six-\x1b[2Jweeks"]) == 2
+    err = capsys.readouterr().err
+    assert "there is no programme called 'six-\\x1b[2Jweeks'" in err and "\x1b" not in err

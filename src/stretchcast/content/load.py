@@ -283,30 +283,47 @@ def _missing(path: Path) -> bool:
     return False
 
 
-def find_routine(collection: Collection, ref: str) -> Path:
-    """The file for ``ref``: a preset name (``standard``) or a path to a routine file."""
+def find_content_file(
+    ref: str, *, kind: str, folder: Path, names: Sequence[str], names_label: str, name_word: str
+) -> Path:
+    """The file for ``ref``: a name from ``names`` (a file in ``folder``) or a path to a ``kind`` file.
+
+    Shared by routines and programmes, so both refuse the same way: a folder as such, a missing path
+    as "not found" (a FIFO, a device or a link loop is read, and refused with its own reason), an
+    unknown name with a suggestion; what was typed is always shown escaped.
+    """
     path = Path(ref)
     looks_like_path = path.suffix in {".yaml", ".yml"} or os.sep in ref or "/" in ref
     if looks_like_path or (os.path.lexists(path) and not path.is_dir()):
         if path.is_dir():
             raise UsageError(
-                f"'{shown(ref)}' is a folder, not a routine file", fix="Give the path to a .yaml file."
+                f"'{shown(ref)}' is a folder, not a {kind} file", fix="Give the path to a .yaml file."
             )
         if _missing(path):
-            # only a name that is not there is "not found": a FIFO, a device, a link loop or a
-            # path through a file is read, and refused with its own reason
             raise UsageError(
-                f"routine file '{shown(ref)}' not found",
-                fix="Check the path, or give a preset name: " + ", ".join(collection.presets()) + ".",
+                f"{kind} file '{shown(ref)}' not found",
+                fix=f"Check the path, or give {name_word}: {', '.join(names) or 'none yet'}.",
             )
         return path
-    presets = collection.presets()
-    if ref in presets:
-        return collection.routines_dir / f"{ref}.yaml"
-    hint = did_you_mean(ref, presets)
+    if ref in names:
+        return folder / f"{ref}.yaml"
+    hint = did_you_mean(ref, names)
+    listed = ", ".join(names) or "none yet"
     raise UsageError(
-        f"there is no routine called '{shown(ref)}'",
-        fix=f"{hint}Presets: {', '.join(presets)}; or give the path to a routine .yaml file.",
+        f"there is no {kind} called '{shown(ref)}'",
+        fix=f"{hint}{names_label}: {listed}; or give the path to a {kind} .yaml file.",
+    )
+
+
+def find_routine(collection: Collection, ref: str) -> Path:
+    """The file for ``ref``: a preset name (``standard``) or a path to a routine file."""
+    return find_content_file(
+        ref,
+        kind="routine",
+        folder=collection.routines_dir,
+        names=collection.presets(),
+        names_label="Presets",
+        name_word="a preset name",
     )
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from stretchcast.content import strict_yaml as _yaml
 from stretchcast.content import words
-from stretchcast.content.load import find_routine, load_routine, routine_from_mapping
+from stretchcast.content.load import find_content_file, find_routine, load_routine, routine_from_mapping
 from stretchcast.content.model import (
     DOSE_FIELDS,
     Collection,
@@ -37,7 +37,7 @@ from stretchcast.content.model import (
     slugify,
 )
 from stretchcast.content.schema import TITLE
-from stretchcast.errors import ContentError, UsageError, Where, did_you_mean, shown
+from stretchcast.errors import ContentError, UsageError, Where, did_you_mean
 
 #: One step of each dose field: the most it may go up from one week to the next.
 STEPS: dict[str, float] = {"reps": 1, "hold": 1, "sets": 1, "rest": 5, "pace": 0.5}
@@ -102,19 +102,13 @@ def programme_names(collection: Collection) -> list[str]:
 
 def find_programme(collection: Collection, ref: str) -> Path:
     """The file for ``ref``: a programme name (``six-weeks``) or a path to a programme file."""
-    path = Path(ref)
-    if path.suffix in {".yaml", ".yml"} or "/" in ref or path.is_file():
-        if not path.is_file():
-            raise UsageError(f"programme file '{ref}' not found", fix="Check the path.")
-        return path
-    names = programme_names(collection)
-    if ref in names:
-        return programmes_dir(collection) / f"{ref}.yaml"
-    hint = did_you_mean(ref, names)
-    listed = ", ".join(names) or "none yet"
-    raise UsageError(
-        f"there is no programme called '{shown(ref)}'",
-        fix=f"{hint}Programmes: {listed}; or give the path to a programme .yaml file.",
+    return find_content_file(
+        ref,
+        kind="programme",
+        folder=programmes_dir(collection),
+        names=programme_names(collection),
+        names_label="Programmes",
+        name_word="a programme name",
     )
 
 

@@ -436,5 +436,8 @@ def _week(root: Path, folder: str, entry: dict[str, Any], programme: str) -> Ser
 
 
 def _settings_hash(manifest: Manifest | None) -> str | None:
-    """The log's hash of a manifest's ``routine`` settings (as the file holds them), or None."""
-    return routine_hash(manifest.to_dict()["routine"]) if manifest is not None else None
+    """The log's hash of a manifest's ``routine`` settings (as the file holds them), or None.
+
+    Only the routine is turned into data: the whole manifest (every event) would cost each page load.
+    """
+    return routine_hash(dataclasses.asdict(manifest.routine)) if manifest is not None else None
