@@ -138,6 +138,19 @@ class TestEntries:
         assert again.true_peak_db("Rest.") == first.true_peak_db("Rest.")
         assert path.read_bytes() == good  # and kept again, whole
 
+    def test_lengths_come_from_headers_alone(self, tmp_path: Path) -> None:
+        """A rebuild knows every cached cue's length from its prepared header and reads no samples until asked."""
+        cache = CueCache(tmp_path)
+        texts = ["Rest.", "Get into position.", "Breathe out slowly."]
+        made = CueSet(FakeVoice(), 22050, cache=cache)
+        made.prepare(texts)
+        again = CueSet(FakeVoice(), 22050, cache=cache)
+        again.prepare(texts)
+        assert again.cached == 3 and again.samples_read == 0
+        assert [again.length(t) for t in texts] == [len(made[t]) for t in texts]
+        assert [again.length_ms(t) for t in texts] == [made.length_ms(t) for t in texts]
+        assert np.array_equal(again["Rest."], made["Rest."]) and again.samples_read == 1
+
     def test_prepared_cue_round_trip(self, tmp_path: Path) -> None:
         """A prepared cue read back is the one prepared: samples, true peak and the energy of those samples."""
         cache = CueCache(tmp_path)

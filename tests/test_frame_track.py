@@ -13,6 +13,7 @@ import pyloudnorm
 import pytest
 
 from stretchcast.content import Routine
+from stretchcast.content.pronunciation import NONE, Pronunciations
 from stretchcast.errors import UsageError
 from stretchcast.pipeline import BuildOptions, build
 from stretchcast.sound import frame_cache, frame_track, frames
@@ -89,16 +90,22 @@ def test_grid_times() -> None:
     assert frames.samples_per_frame(22050) == 576 and frames.samples_per_frame(48000) == 1152
 
 
-def _short(drill: Callable[[str], Routine], cache: CueCache) -> tuple[CueSet, Timeline]:
-    cues = CueSet(FakeVoice(), 22050, cache=cache)
+def _short(
+    drill: Callable[[str], Routine], cache: CueCache, pronunciations: Pronunciations = NONE
+) -> tuple[CueSet, Timeline]:
+    cues = CueSet(FakeVoice(), 22050, cache=cache, pronunciations=pronunciations)
     cues.prepare(compile_timeline(drill("short")).texts())
     return cues, compile_timeline(drill("short"), cues.length_ms)
 
 
 def _build(
-    cues: CueSet, timeline: Timeline, cache: CueCache, monkeypatch: pytest.MonkeyPatch
-) -> tuple[bytes, int]:
-    """The track's bytes, and how many sounds had to be mastered and encoded."""
+    drill: Callable[[str], Routine],
+    cache: CueCache,
+    monkeypatch: pytest.MonkeyPatch,
+    pronunciations: Pronunciations = NONE,
+) -> tuple[bytes, int, CueSet]:
+    """The track's bytes as a fresh build makes them, how many sounds it made, and its cues."""
+    cues, timeline = _short(drill, cache, pronunciations)
     made = 0
     real = frame_track.make_sound
 
@@ -109,33 +116,49 @@ def _build(
 
     monkeypatch.setattr("stretchcast.sound.frame_cache.make_sound", counting)
     buf = io.BytesIO()
-    frame_track.write(
-        timeline, cues, 22050, 64, buf, make=frame_cache.maker(cache, cues.identity, cues, 22050, 64)
-    )
-    return buf.getvalue(), made
+    frame_track.write(timeline, cues, 22050, 64, buf, make=frame_cache.maker(cache, cues, 22050, 64))
+    return buf.getvalue(), made, cues
 
 
 def test_frame_cache_round_trip_and_damage(
     tmp_path: Path, drill: Callable[[str], Routine], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Kept frames give the same track byte for byte; a damaged or stale file is noticed and remade."""
+    """Kept frames give the same track byte for byte with nothing made; a damaged or stale file is remade."""
     cache = CueCache(tmp_path / "cache")
-    cues, timeline = _short(drill, cache)
-    first, made_first = _build(cues, timeline, cache, monkeypatch)
+    first, made_first, _ = _build(drill, cache, monkeypatch)
     kept = sorted(cache.root.rglob("*.frames*"))
-    assert kept and made_first > len(kept)  # every cue kept; the chimes are made each time
-    second, made_second = _build(cues, timeline, cache, monkeypatch)
-    assert second == first and made_second == made_first - len(kept)  # only the chimes made again
-    # a flipped byte in the frames, and a prepared cue made again: each file is remade, same track
+    assert len(kept) == made_first  # every sound kept, the chimes too
+    assert sum(1 for p in kept if p.parent.parent.name == "tone") == 2
+    second, made_second, cues = _build(drill, cache, monkeypatch)
+    assert second == first and made_second == 0  # a warm build masters and encodes nothing
+    assert cues.samples_read == 0  # nor read any cue's samples
+    # a flipped byte in one file's frames: that sound alone is made again, and the track is the same
     damaged = bytearray(kept[0].read_bytes())
     damaged[-10] ^= 0xFF
     kept[0].write_bytes(bytes(damaged))
-    prepared = next(p for p in cache.root.rglob("*.f32") if not kept[0].name.startswith(p.name.split(".")[0]))
-    prepared.write_bytes(prepared.read_bytes() + b"\0")  # no longer what its frames were made from
-    third, made_third = _build(cues, timeline, cache, monkeypatch)
-    assert third == first
-    assert made_third >= made_second + 2
+    third, made_third, _ = _build(drill, cache, monkeypatch)
+    assert third == first and made_third == 1
+    # a prepared cue whose content changed: the frames made from the old one are stale, made again
+    speech = next(p for p in kept if p.parent.parent.name != "tone")
+    prepared = speech.with_name(speech.name.split(".frames")[0] + ".f32")
+    data = bytearray(prepared.read_bytes())
+    data[-4:] = b"\0\0\0\0"  # the last sample made silent: another cue, its CRC no longer holds
+    prepared.write_bytes(bytes(data))
+    fourth, made_fourth, _ = _build(drill, cache, monkeypatch)
+    assert fourth == first and made_fourth == 0  # a damaged prepared cue is remade as it was
     assert all(p.read_bytes() for p in cache.root.rglob("*.frames*"))
+
+
+def test_frames_are_kept_under_the_spoken_text(
+    tmp_path: Path, drill: Callable[[str], Routine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cue whose words are said another way (SI as 'S I') keeps its frames, and a rebuild makes none."""
+    cache = CueCache(tmp_path / "cache")
+    table = Pronunciations((("Rest", "Rest now"),))
+    _, made_first, cues = _build(drill, cache, monkeypatch, table)
+    assert any(cues.spoken(e.text) != e.text for e in _short(drill, cache)[1].speech() if e.text)
+    _, made, _ = _build(drill, cache, monkeypatch, table)
+    assert made_first > 0 and made == 0
 
 
 def test_frame_cache_files_are_the_caches(
@@ -143,8 +166,7 @@ def test_frame_cache_files_are_the_caches(
 ) -> None:
     """The cue cache counts the kept frames as space and clears them with its entries."""
     cache = CueCache(tmp_path / "cache")
-    cues, timeline = _short(drill, cache)
-    _build(cues, timeline, cache, monkeypatch)
+    _build(drill, cache, monkeypatch)
     before = cache.info()
     frames_bytes = sum(p.stat().st_size for p in cache.root.rglob("*.frames*"))
     assert frames_bytes > 0 and before.size_bytes >= frames_bytes

@@ -102,3 +102,58 @@ def test_placing_into_written_frames_is_refused() -> None:
     writer.place(block, 0)
     with pytest.raises(ValueError, match="already written"):
         writer.place(block, block.size - 1)
+
+
+@pytest.mark.parametrize(("rate", "bitrate"), [(22050, 64), (44100, 128)])
+def test_music_crc_chained_from_spans_is_the_crc_of_the_bytes(rate: int, bitrate: int) -> None:
+    """The header's music CRC, chained from blocks' and silent frames' spans, is the CRC of every audio byte."""
+    rng = np.random.default_rng(7)
+    blocks = [frames.encode_block(tone(0.2 + 0.3 * i, 300 + 90 * i, rate), rate, bitrate) for i in range(3)]
+    buf = io.BytesIO()
+    writer = frames.FrameWriter(buf, rate, bitrate)
+    frame = 0
+    for i in range(12):
+        block = blocks[i % 3]
+        frame += int(rng.integers(0, 40))
+        writer.place(block, frame)
+        frame += block.size
+    writer.close(writer.frames * frames.samples_per_frame(rate) - frames.DELAYS - 10)
+    data = buf.getvalue()
+    info = mp3.FrameFormat(rate, bitrate).frame_bytes()
+    lame = data.index(b"LAME3.100")
+    assert int.from_bytes(data[lame + 32 : lame + 34], "big") == mp3.crc16(data[info:])
+
+
+def test_crc_span_gives_the_crc_from_any_register() -> None:
+    """A span's effect on the CRC register is the CRC of its bytes from that register, at any length."""
+    rng = np.random.default_rng(3)
+    for n in (0, 1, 2, 208, 1023, 1024, 4099):
+        data = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
+        span = mp3.CrcSpan.of(data)
+        for register in (0, 1, 0x8005, 0xFFFF, 0x1D0F):
+            assert span.after(register) == mp3.crc16(data, register)
+
+
+@pytest.mark.parametrize(("rate", "bitrate"), [(22050, 64), (44100, 64), (32000, 56)])
+def test_silence_after_blocks_pads_as_one_frame_at_a_time_would(rate: int, bitrate: int) -> None:
+    """Silent runs between blocks pad exactly as deciding frame by frame would, and end on the CBR line."""
+    rng = np.random.default_rng(11)
+    blocks = [frames.encode_block(tone(0.1 + 0.15 * i, 200 + 70 * i, rate), rate, bitrate) for i in range(4)]
+    unpadded = len(frames.silent_frame(rate, bitrate, padded=False))
+    buf = io.BytesIO()
+    writer = frames.FrameWriter(buf, rate, bitrate)
+    start = buf.tell()
+    count = written = 0
+    for i in range(60):
+        gap = int(rng.integers(0, 70))
+        for _ in range(gap):  # the rule, one frame at a time
+            padded = frames.expected_bytes(count + 1, rate, bitrate) - written > unpadded
+            written += unpadded + padded
+            count += 1
+        block = blocks[i % 4]
+        writer.place(block, count)
+        written += len(block.data)
+        count += block.size
+        assert buf.tell() - start == written
+    writer.silence(200)
+    assert buf.tell() - start == frames.expected_bytes(writer.frames, rate, bitrate)

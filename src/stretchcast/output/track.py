@@ -38,6 +38,7 @@ from stretchcast.output.manifest import (
 from stretchcast.output.playlist import m3u8
 from stretchcast.output.tags import Tags, id3_bytes
 from stretchcast.sound import encode, frame_cache, frame_track, layout, master, mp3
+from stretchcast.sound.cues import CueSet
 from stretchcast.timeline import Chapter, Timeline
 from stretchcast.version import __version__
 
@@ -338,11 +339,9 @@ def _frame_maker(
     cues: layout.CuePeaks, sample_rate: int, bitrate: int
 ) -> Callable[[frame_track.SoundKey], frame_track.Sound] | None:
     """Where the frame back end gets a sound: the cue cache when the cues come with one."""
-    cache = getattr(cues, "cache", None)
-    identity = getattr(cues, "identity", None)
-    if cache is None or identity is None:
+    if not isinstance(cues, CueSet) or cues.cache is None:
         return None
-    return frame_cache.maker(cache, identity, cues, sample_rate, bitrate)
+    return frame_cache.maker(cues.cache, cues, sample_rate, bitrate)
 
 
 def routine_dict(routine: Routine) -> dict[str, Any]:

@@ -28,7 +28,7 @@ import numpy.typing as npt
 from stretchcast.content.pronunciation import NONE, Pronunciations
 from stretchcast.errors import VoiceError
 from stretchcast.progress import ProgressCallback, no_progress
-from stretchcast.sound.prepared import get_prepared, put_prepared
+from stretchcast.sound.prepared import PreparedInfo, prepared_info, put_prepared, read_prepared
 from stretchcast.sound.signal import PreparedCue, prepare_cue
 from stretchcast.voices import Choice
 from stretchcast.voices.base import Samples, Speech, Voice, cue_timeout, parallelism
@@ -39,6 +39,11 @@ log = logging.getLogger(__name__)
 
 class CueSet:
     """Cue audio by text, at the track's sample rate, trimmed and levelled; made on first use.
+
+    ``prepare`` makes sure every cue exists and learns its length; a cue already prepared in the
+    cache is known from its file's header alone, and its samples are read only when something
+    asks for them (``cues[text]``): a track written from frames never does, so a warm build reads
+    ~100 headers instead of ~75 MB of samples and energy.
 
     ``synthesized`` counts the cues the engine spoke; ``cached`` those the cache gave back.
     ``on_progress`` is told of every cue made, as stage "speak" (see :mod:`stretchcast.progress`).
@@ -59,7 +64,10 @@ class CueSet:
         self.cache = cache
         self.on_progress = on_progress
         self.pronunciations = pronunciations
-        self._audio: dict[str, Samples] = {}
+        self._length: dict[str, int] = {}  # written text -> samples, for every cue made
+        self._spoken: dict[str, str] = {}  # written text -> what the voice says
+        self._fingerprint: dict[str, int] = {}  # spoken text -> its prepared file's CRC, when kept
+        self._audio: dict[str, Samples] = {}  # written text -> samples, once read
         self._peaks: dict[str, float] = {}
         self._energy: dict[str, npt.NDArray[np.float64]] = {}
         self._identity: Mapping[str, str | int | float | bool] | None = None
@@ -67,10 +75,10 @@ class CueSet:
         self.cached = 0
 
     def __contains__(self, text: str) -> bool:
-        return text in self._audio
+        return text in self._length
 
     def __len__(self) -> int:
-        return len(self._audio)
+        return len(self._length)
 
     @property
     def identity(self) -> Mapping[str, str | int | float | bool]:
@@ -83,43 +91,53 @@ class CueSet:
         """Make every cue in ``texts`` that is not made yet: from the cache, else from the engine."""
         wanted: dict[str, list[str]] = {}  # spoken text -> the written texts that say it
         for text in dict.fromkeys(texts):
-            if text not in self._audio:
+            if text not in self._length:
                 wanted.setdefault(self.pronunciations.spoken(text), []).append(text)
         new: list[str] = []
         for spoken, written in wanted.items():
-            prepared = self._prepared(spoken)
-            if prepared is not None:
-                self._accept(written, prepared)
+            info = self._info(spoken)
+            if info is not None:
+                self._know(written, spoken, info.samples, info.fingerprint)
                 self.cached += 1
                 continue
-            speech = self._cached(spoken)
-            if speech is None:
-                new.append(spoken)
-            else:
-                self._keep(written, spoken, speech)
+            if self._from_cache(written, spoken):
                 self.cached += 1
+            else:
+                new.append(spoken)
         log.debug("cues: %d new, %d from the cache", len(new), self.cached)
-        ready = len(self._audio)
+        ready = len(self._length)
         self.on_progress("speak", ready, ready + sum(len(wanted[spoken]) for spoken in new))
         if new:
             self._speak_all({spoken: wanted[spoken] for spoken in new})
 
-    def _prepared(self, text: str) -> PreparedCue | None:
+    def _info(self, text: str) -> PreparedInfo | None:
         if self.cache is None:
             return None
-        return get_prepared(self.cache, self.identity, text, self.sample_rate)
+        info = prepared_info(self.cache, self.identity, text, self.sample_rate)
+        return info if info is not None and info.samples > 0 else None
 
-    def _cached(self, text: str) -> Speech | None:
-        return self.cache.get(self.identity, text) if self.cache is not None else None
+    def _from_cache(self, written: list[str], spoken: str) -> bool:
+        """Read the cue prepared, else prepare the cache's entry; False if the cache has neither."""
+        if self.cache is None:
+            return False
+        found = read_prepared(self.cache, self.identity, spoken, self.sample_rate)
+        if found is not None:
+            self._accept(written, spoken, found[0], found[1])
+            return True
+        speech = self.cache.get(self.identity, spoken)
+        if speech is None:
+            return False
+        self._keep(written, spoken, speech)
+        return True
 
     def _speak_all(self, texts: dict[str, list[str]]) -> None:
         """Speak each spoken text in ``texts`` and keep it for the written texts it stands for."""
         workers = min(parallelism(self.voice), len(texts))
-        total = len(self._audio) + sum(len(written) for written in texts.values())
+        total = len(self._length) + sum(len(written) for written in texts.values())
         if workers == 1:
             for text, written in texts.items():
                 self._accept_new(written, text, self._speak(text))
-                self.on_progress("speak", len(self._audio), total)
+                self.on_progress("speak", len(self._length), total)
             return
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"{self.voice.name}-cue") as pool:
             futures: dict[Future[Speech], str] = {pool.submit(self._speak, t): t for t in texts}
@@ -128,7 +146,7 @@ class CueSet:
                 for future in as_completed(futures):
                     spoken = futures[future]
                     self._accept_new(texts[spoken], spoken, future.result())
-                    self.on_progress("speak", len(self._audio), total)
+                    self.on_progress("speak", len(self._length), total)
             except BaseException:
                 # The first failure ends the build: start nothing more, wait only for what runs.
                 for future in futures:
@@ -148,52 +166,102 @@ class CueSet:
 
     def _accept_new(self, written: list[str], spoken: str, speech: Speech) -> None:
         prepared = prepare_cue(speech, self.sample_rate)
-        self._accept(written, prepared)  # checks the audio before anything is cached
+        self._accept(written, spoken, prepared, None)  # checks the audio before anything is cached
         self.synthesized += 1
         if self.cache is not None and self.cache.put(self.identity, spoken, speech):
-            put_prepared(self.cache, self.identity, spoken, self.sample_rate, prepared)
+            self._kept(spoken, put_prepared(self.cache, self.identity, spoken, self.sample_rate, prepared))
 
     def _keep(self, written: list[str], spoken: str, speech: Speech) -> None:
         """Prepare a cue the cache gave back, and keep it prepared for next time."""
         prepared = prepare_cue(speech, self.sample_rate)
-        self._accept(written, prepared)
+        self._accept(written, spoken, prepared, None)
         if self.cache is not None:
-            put_prepared(self.cache, self.identity, spoken, self.sample_rate, prepared)
+            self._kept(spoken, put_prepared(self.cache, self.identity, spoken, self.sample_rate, prepared))
 
-    def _accept(self, written: list[str], prepared: PreparedCue) -> None:
+    def _kept(self, spoken: str, fingerprint: int | None) -> None:
+        if fingerprint is not None:
+            self._fingerprint[spoken] = fingerprint
+
+    def _know(self, written: list[str], spoken: str, samples: int, fingerprint: int | None) -> None:
+        for text in written:
+            self._length[text] = samples
+            self._spoken[text] = spoken
+        if fingerprint is not None:
+            self._fingerprint[spoken] = fingerprint
+
+    def _accept(
+        self, written: list[str], spoken: str, prepared: PreparedCue, fingerprint: int | None
+    ) -> None:
         if not len(prepared.samples):
             raise VoiceError(
                 f"the {self.voice.name} voice returned silence for {written[0]!r}",
                 fix="Try another voice with --voice.",
             )
+        self._know(written, spoken, len(prepared.samples), fingerprint)
         for text in written:
             self._audio[text] = prepared.samples
             self._peaks[text] = prepared.true_peak_dbtp
             self._energy[text] = prepared.energy
             log.debug("cue %r: %.0f ms", text, len(prepared.samples) * 1000 / self.sample_rate)
 
+    def _load(self, text: str) -> None:
+        """Read the samples of a cue known by its length only (from the cache, or made again)."""
+        spoken = self._spoken[text]
+        written = [t for t, s in self._spoken.items() if s == spoken and t not in self._audio]
+        if not self._from_cache(written, spoken):  # the cache lost it since: the engine again
+            self._accept_new(written, spoken, self._speak(spoken))
+        if len(self._audio[text]) != self._length[text]:
+            raise VoiceError(
+                f"the cue cache gave {text!r} back at another length than a moment ago",
+                fix="Run the build again; 'stretchcast cache clear' if it keeps happening.",
+            )
+
     def __getitem__(self, text: str) -> Samples:
         audio = self._audio.get(text)
         if audio is None:
-            self.prepare([text])
+            if text not in self._length:
+                self.prepare([text])
+            if text not in self._audio:
+                self._load(text)
             audio = self._audio[text]
         return audio
+
+    @property
+    def samples_read(self) -> int:
+        """How many cues' samples were read or made (a build from kept frames reads none)."""
+        return len(self._audio)
+
+    def length(self, text: str) -> int:
+        """The cue's length in samples (without reading them when the cache knows it)."""
+        if text not in self._length:
+            self.prepare([text])
+        return self._length[text]
+
+    def spoken(self, text: str) -> str:
+        """What the voice says for ``text`` (the key its cache entries are under)."""
+        if text not in self._spoken:
+            self.prepare([text])
+        return self._spoken[text]
+
+    def fingerprint(self, text: str) -> int | None:
+        """The CRC-32 of the prepared file the cue's samples are in, if it is kept in the cache."""
+        return self._fingerprint.get(self.spoken(text))
 
     def true_peak_db(self, text: str) -> float:
         """The prepared cue's true peak in dBTP (measured once, when it was prepared)."""
         if text not in self._peaks:
-            self.prepare([text])
+            self[text]
         return self._peaks[text]
 
     def weighted_energy(self, text: str) -> npt.NDArray[np.float64]:
         """The prepared cue's cumulative K-weighted energy, filter tail included (``PreparedCue.energy``)."""
         if text not in self._energy:
-            self.prepare([text])
+            self[text]
         return self._energy[text]
 
     def length_ms(self, text: str) -> int:
         """The cue's length in whole milliseconds, rounded up so the audio always fits its event."""
-        return math.ceil(len(self[text]) * 1000 / self.sample_rate)
+        return math.ceil(self.length(text) * 1000 / self.sample_rate)
 
 
 INTERRUPT_GRACE_S = 10.0

@@ -1,16 +1,19 @@
-"""Cues kept as mastered MP3 frames per output format, beside the prepared cues they were made from.
+"""Sounds kept as mastered MP3 frames per output format, beside what they were made from.
 
 Beside a prepared cue ``<key>.<rate>.f32`` (``sound.prepared``), ``<key>.<rate>.frames<bitrate>_<gain>_v<N>``
 holds what ``frame_track.make_sound`` made of it for that bitrate and event gain: the block of MP3
-frames, the mastered sound's length and true peak, and its cumulative K-weighted energy (so a
-track's loudness is computed without filtering anything). Like a prepared cue it is derived data:
-it names the CRC-32 and size of the prepared file it was made from and is used only while that
-file is unchanged (so a remade cue or a remade prepared file is noticed), a CRC-32 covers its own
-header and body, and a damaged, stale or unreadable one is ignored, deleted and made again.
-The cue cache's ``info`` counts these files as space and ``clear`` removes them with the entries
-(their names match its pattern for derived files).
+frames, what those bytes do to the music CRC, the mastered sound's length and true peak, and its
+cumulative K-weighted energy every ``frame_track.ENERGY_STRIDE`` samples (so a track's loudness is
+computed without filtering anything). Like a prepared cue it is derived data: it names the
+prepared file it was made from by that file's own CRC-32 and length (``PreparedInfo``, read from
+its header: a warm build never reads the prepared samples) and is used only while that file is
+unchanged, a CRC-32 covers its own header and body, and a damaged, stale or unreadable one is
+ignored, deleted and made again. The cue cache's ``info`` counts these files as space and
+``clear`` removes them with the entries (their names match its pattern for derived files).
 
-Chimes are not kept: two sounds, made again by each build in well under a second.
+The chimes are kept the same way under the cache's ``tone`` folder, named by their name and
+length and checked against the chime as ``sound.tones`` makes it now (a CRC-32 of its samples,
+made in a millisecond), so a warm build masters nothing at all and never loads scipy.
 """
 
 from __future__ import annotations
@@ -25,43 +28,59 @@ from pathlib import Path
 import numpy as np
 
 from stretchcast.atomic import write_atomic
-from stretchcast.sound import frames
-from stretchcast.sound.frame_track import FRAME_GAIN_DB, Sound, SoundKey, make_sound
-from stretchcast.sound.layout import CueAudio
+from stretchcast.sound import frames, mp3, tones
+from stretchcast.sound.cues import CueSet
+from stretchcast.sound.frame_track import (
+    ENERGY_STRIDE,
+    FRAME_GAIN_DB,
+    CumulativeEnergy,
+    Sound,
+    SoundKey,
+    make_sound,
+)
 from stretchcast.sound.prepared import prepared_path
 from stretchcast.sound.signal import k_weighting_tail
 from stretchcast.voices.cache import CueCache, Identity
 
 log = logging.getLogger(__name__)
 
-#: Bumped when ``frame_track.make_sound`` changes what it makes; old files are then never read.
-FRAMES_FORMAT = 1
-# magic, format, rate, bitrate, event gain, frame gain, prepared file CRC-32 and size, samples,
-# frames, frame bytes, true peak, energy count, CRC-32 (of all this with it zero, and the body);
-# then the body: float64 cumulative energy, then the frames
-_HEADER = struct.Struct("<4sHIHddIQQIQdQI")
+#: Bumped when ``frame_track.make_sound`` or this file's layout changes; old files are never read.
+FRAMES_FORMAT = 2
+# magic, format, rate, bitrate, event gain, frame gain, energy stride, the source's CRC-32 and
+# length (a prepared cue's file, or a chime's samples), samples, frames, frame bytes, true peak,
+# energy points, the block's CRC-16 from zero and its 16-column zero map, CRC-32 (of all this with
+# it zero, and the body); then the body: float64 energy points, then the frames
+_HEADER = struct.Struct("<4sHIHddIIQQIQdQH16HI")
 _MAGIC = b"SCFB"
+TONE_IDENTITY: Identity = {"engine": "tone"}
+
+
+def _name(base: Path, rate: int, bitrate: int, gain_db: float) -> Path:
+    gain = f"{round(gain_db * 100):+d}".replace("+", "p").replace("-", "m")
+    return base.with_name(f"{base.name.rsplit('.', 1)[0]}.frames{bitrate}_{gain}_v{FRAMES_FORMAT}")
 
 
 def frames_path(
-    cache: CueCache, identity: Identity, text: str, *, rate: int, bitrate: int, gain_db: float
+    cache: CueCache, identity: Identity, spoken: str, *, rate: int, bitrate: int, gain_db: float
 ) -> Path:
-    """Where the frames of ``text`` at this format and event gain live."""
-    prepared = prepared_path(cache, identity, text, rate)
-    gain = f"{round(gain_db * 100):+d}".replace("+", "p").replace("-", "m")
-    return prepared.with_name(f"{prepared.name.rsplit('.', 1)[0]}.frames{bitrate}_{gain}_v{FRAMES_FORMAT}")
+    """Where the frames of the cue spoken as ``spoken`` at this format and event gain live."""
+    return _name(prepared_path(cache, identity, spoken, rate), rate, bitrate, gain_db)
 
 
-def get_sound(
-    cache: CueCache, identity: Identity, text: str, *, rate: int, bitrate: int, gain_db: float
+def tone_path(cache: CueCache, name: str, samples: int, *, rate: int, bitrate: int, gain_db: float) -> Path:
+    """Where the frames of the chime ``name``, ``samples`` long, at this format and gain live."""
+    return _name(cache.path_for(TONE_IDENTITY, f"{name} {samples}"), rate, bitrate, gain_db)
+
+
+def read_sound(
+    cache: CueCache, path: Path, *, source: tuple[int, int], rate: int, bitrate: int, gain_db: float
 ) -> Sound | None:
-    """The sound kept for ``text``, if it was made from the prepared cue as it is now; else None."""
+    """The sound kept at ``path`` if it was made, for this format and gain, from ``source``
+    (CRC-32 and length of what it was made from); else None (a damaged or stale file is removed)."""
     if not cache.readable:
         return None
-    path = frames_path(cache, identity, text, rate=rate, bitrate=bitrate, gain_db=gain_db)
     try:
         data = path.read_bytes()
-        source = prepared_path(cache, identity, text, rate).read_bytes()
     except OSError:
         return None
     sound = _decode(data, source, rate, bitrate, gain_db)
@@ -72,20 +91,23 @@ def get_sound(
     return sound
 
 
-def put_sound(
-    cache: CueCache, identity: Identity, text: str, sound: Sound, *, rate: int, bitrate: int, gain_db: float
+def keep_sound(
+    cache: CueCache,
+    path: Path,
+    sound: Sound,
+    *,
+    source: tuple[int, int],
+    rate: int,
+    bitrate: int,
+    gain_db: float,
 ) -> bool:
-    """Keep ``sound``, made from the prepared cue for ``text`` as it is now; False if it cannot be kept."""
+    """Keep ``sound``, made from ``source``, at ``path``; False if it cannot be kept."""
     if not cache.writable:
         return False
-    path = frames_path(cache, identity, text, rate=rate, bitrate=bitrate, gain_db=gain_db)
-    try:
-        source = prepared_path(cache, identity, text, rate).read_bytes()
-    except OSError:
-        return False  # made from a prepared cue that was not kept: nothing to check it against later
-    energy, scale = sound.energy
-    data = b"".join(sound.block.frames)
-    body = np.ascontiguousarray(energy * scale, dtype="<f8").tobytes() + data
+    span = sound.block.crc_span
+    data = sound.block.data
+    values = np.ascontiguousarray(sound.energy.values, dtype="<f8")
+    body = values.tobytes() + data
     fields = (
         _MAGIC,
         FRAMES_FORMAT,
@@ -93,16 +115,20 @@ def put_sound(
         bitrate,
         gain_db,
         FRAME_GAIN_DB,
-        zlib.crc32(source),
-        len(source),
+        ENERGY_STRIDE,
+        source[0],
+        source[1],
         sound.samples,
         sound.block.size,
         len(data),
         sound.true_peak_dbtp,
-        len(energy),
+        len(values),
+        span.zero_crc,
+        *span.columns,
     )
     crc = zlib.crc32(body, zlib.crc32(_HEADER.pack(*fields, 0)))
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, (_HEADER.pack(*fields, crc), body), prefix=f".{path.stem[:16]}.")
     except OSError as err:
         log.debug("cue cache: cannot keep frames %s: %s", path.name, err)
@@ -110,66 +136,76 @@ def put_sound(
     return True
 
 
-def _decode(data: bytes, source: bytes, rate: int, bitrate: int, gain_db: float) -> Sound | None:
+def _decode(data: bytes, source: tuple[int, int], rate: int, bitrate: int, gain_db: float) -> Sound | None:
     """The sound in ``data`` if it is whole and was made, for this format and gain, from ``source``."""
     size = _HEADER.size
     if len(data) < size:
         return None
     *fields, crc = _HEADER.unpack_from(data)
-    (
-        magic,
-        fmt,
-        f_rate,
-        f_bitrate,
-        f_gain,
-        f_frame_gain,
-        s_crc,
-        s_size,
-        samples,
-        count,
-        nbytes,
-        peak,
-        n_energy,
-    ) = fields
+    (magic, fmt, f_rate, f_bitrate, f_gain, f_frame_gain, stride, s_crc, s_size, samples, count, nbytes) = (
+        fields[:12]
+    )
+    peak, n_energy, zero_crc = fields[12:15]
+    columns = tuple(fields[15:31])
     body = memoryview(data)[size:]
     if (
         magic != _MAGIC
         or fmt != FRAMES_FORMAT
-        or (f_rate, f_bitrate, f_gain, f_frame_gain) != (rate, bitrate, gain_db, FRAME_GAIN_DB)
-        or (s_crc, s_size) != (zlib.crc32(source), len(source))
-        or n_energy != samples + k_weighting_tail(rate) + 1
+        or (f_rate, f_bitrate, f_gain, f_frame_gain, stride)
+        != (rate, bitrate, gain_db, FRAME_GAIN_DB, ENERGY_STRIDE)
+        or (s_crc, s_size) != source
         or len(body) != 8 * n_energy + nbytes
         or crc != zlib.crc32(body, zlib.crc32(_HEADER.pack(*fields, 0)))
     ):
         return None
-    energy = np.frombuffer(body, dtype="<f8", count=n_energy).astype(np.float64, copy=False)
+    length = samples + k_weighting_tail(rate) + 1
+    energy = CumulativeEnergy(np.frombuffer(body, dtype="<f8", count=n_energy).astype(np.float64), length)
+    if n_energy != (length - 2) // ENERGY_STRIDE + 2:
+        return None
     try:
         block_frames = frames.split_frames(bytes(body[8 * n_energy :]), rate, bitrate)
     except (ValueError, IndexError):
         return None
     if len(block_frames) != count:
         return None
-    return Sound(frames.Block(tuple(block_frames), samples), samples, peak, (energy, 1.0))
+    block = frames.Block(tuple(block_frames), samples, mp3.CrcSpan(zero_crc, columns))
+    return Sound(block, samples, peak, energy)
 
 
-def maker(
-    cache: CueCache, identity: Identity, cues: CueAudio, rate: int, bitrate: int
-) -> Callable[[SoundKey], Sound]:
-    """What ``frame_track.write`` calls for a sound it lacks: from the cache, else made and kept."""
+def maker(cache: CueCache, cues: CueSet, rate: int, bitrate: int) -> Callable[[SoundKey], Sound]:
+    """What ``frame_track.prepare`` calls for a sound it lacks: from the cache, else made and kept.
+
+    A cue is kept under what its voice says (its prepared cue's name) and only when it plays
+    whole; a chime is kept by its name and length. A cue cut short is made, never kept.
+    """
 
     def make(key: SoundKey) -> Sound:
         kind, text, n, gain_db = key
-        whole = kind == "speech" and n == len(cues[text])  # a cue cut short is made, never kept
-        if whole:
-            found = get_sound(cache, identity, text, rate=rate, bitrate=bitrate, gain_db=gain_db)
+        where: Path | None = None
+        source: tuple[int, int] | None = None
+        if kind == "tone":
+            chime = tones.chime(text, n, rate)
+            where = tone_path(cache, text, n, rate=rate, bitrate=bitrate, gain_db=gain_db)
+            source = (zlib.crc32(chime.tobytes()), n)
+        elif kind == "speech" and n == cues.length(text):
+            where = frames_path(
+                cache, cues.identity, cues.spoken(text), rate=rate, bitrate=bitrate, gain_db=gain_db
+            )
+            fingerprint = cues.fingerprint(text)
+            source = (fingerprint, n) if fingerprint is not None else None
+        if where is not None and source is not None:
+            found = read_sound(cache, where, source=source, rate=rate, bitrate=bitrate, gain_db=gain_db)
             if found is not None:
                 return found
         sound = make_sound(key, cues, rate, bitrate)
-        if whole:
-            put_sound(cache, identity, text, sound, rate=rate, bitrate=bitrate, gain_db=gain_db)
+        if kind == "speech" and where is not None:
+            fingerprint = cues.fingerprint(text)  # known now if reading the samples found the file
+            source = (fingerprint, n) if fingerprint is not None else None
+        if where is not None and source is not None:
+            keep_sound(cache, where, sound, source=source, rate=rate, bitrate=bitrate, gain_db=gain_db)
         return sound
 
     return make
 
 
-__all__ = ["FRAMES_FORMAT", "frames_path", "get_sound", "maker", "put_sound"]
+__all__ = ["FRAMES_FORMAT", "frames_path", "keep_sound", "maker", "read_sound", "tone_path"]

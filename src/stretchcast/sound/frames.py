@@ -28,6 +28,7 @@ Not yet used by builds: what still stands between this and a back end is in docs
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import IO
 
@@ -92,17 +93,28 @@ def main_data_begin(frame: bytes, sample_rate: int) -> int:
     return int(frame[4])  # MPEG-2: 8 bits
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Block:
     """A sound encoded on its own, as whole frames that depend on no frame before them."""
 
     frames: tuple[bytes, ...]
     samples: int  # the sound's own samples (not counting LEAD)
+    crc: mp3.CrcSpan | None = None  # what its bytes do to the music CRC (computed when first needed)
 
     @property
     def size(self) -> int:
         """Frames in the block."""
         return len(self.frames)
+
+    @functools.cached_property
+    def data(self) -> bytes:
+        """The block's frames, one after another."""
+        return b"".join(self.frames)
+
+    @functools.cached_property
+    def crc_span(self) -> mp3.CrcSpan:
+        """What the block's bytes do to the music CRC."""
+        return self.crc if self.crc is not None else mp3.CrcSpan.of(self.data)
 
 
 def encode_block(samples: npt.NDArray[np.int16], sample_rate: int, bitrate: int, quality: int = 5) -> Block:
@@ -130,6 +142,28 @@ def silent_frame(sample_rate: int, bitrate: int, *, padded: bool) -> bytes:
     return bytes(header) + bytes(fmt.frame_bytes(padded) - 4)
 
 
+@functools.lru_cache(maxsize=16)
+def _silence(sample_rate: int, bitrate: int) -> tuple[tuple[bytes, bytes], tuple[mp3.CrcSpan, mp3.CrcSpan]]:
+    """The unpadded and padded silent frames of a format, and their CRC spans (made once)."""
+    frames = (
+        silent_frame(sample_rate, bitrate, padded=False),
+        silent_frame(sample_rate, bitrate, padded=True),
+    )
+    return frames, (mp3.CrcSpan.of(frames[0]), mp3.CrcSpan.of(frames[1]))
+
+
+@functools.lru_cache(maxsize=16)
+def _silent_tables(sample_rate: int, bitrate: int) -> tuple[list[int], list[int]]:
+    """The CRC register after an unpadded and after a padded silent frame, for every register
+    (two 65,536-entry tables: one lookup a frame, ~90,000 silent frames in an hour)."""
+    register = np.arange(1 << 16, dtype=np.int64)
+    out: list[list[int]] = []
+    for span in _silence(sample_rate, bitrate)[1]:
+        lo, hi = np.array(span.lo, dtype=np.int64), np.array(span.hi, dtype=np.int64)
+        out.append((lo[register & 0xFF] ^ hi[register >> 8] ^ span.zero_crc).tolist())
+    return out[0], out[1]
+
+
 class FrameWriter:
     """A gapless MP3 at ``fp`` from blocks placed on the frame grid, with silence between them.
 
@@ -137,6 +171,11 @@ class FrameWriter:
     after the header frame); the gap before it is filled with silent frames. ``close(samples)``
     ends the stream with enough silence for decoders to finish the last sound and writes the
     header frame that trims the stream to exactly ``samples`` decoded samples.
+
+    Nothing here runs per byte: a run of silent frames is written in one piece, its padding
+    worked out for the whole run at once, and the music CRC is chained from each block's and
+    each silent frame's :class:`mp3.CrcSpan` (an hour's track: ~90,000 silent frames and ~1,000
+    blocks, 28 MB, its CRC in ~20 ms where running it over the bytes took ~160 ms).
     """
 
     def __init__(self, fp: IO[bytes], sample_rate: int, bitrate: int) -> None:
@@ -145,17 +184,16 @@ class FrameWriter:
         self._bitrate = bitrate
         self._format = _format(sample_rate, bitrate)
         self._spf = samples_per_frame(sample_rate)
-        self._silent = (
-            silent_frame(sample_rate, bitrate, padded=False),
-            silent_frame(sample_rate, bitrate, padded=True),
-        )
+        self._k = bytes_per_frame_times(sample_rate) * bitrate
+        self._silent, self._silent_crc = _silence(sample_rate, bitrate)
         self._info_at = fp.tell()
         fp.write(bytes(self._format.frame_bytes()))
         self._frames = 0
         self._bytes = 0
         self._crc = 0
-        self._unchecked: list[bytes] = []  # written, not yet in the CRC (cheapest over long buffers)
-        self._unchecked_bytes = 0
+        self._line: npt.NDArray[np.int8] = np.zeros(0, dtype=np.int8)  # per frame: 1 where the
+        # CBR line gains its extra byte
+        self._silent_tables = _silent_tables(sample_rate, bitrate)
 
     @property
     def frames(self) -> int:
@@ -166,35 +204,62 @@ class FrameWriter:
         """The decoded sample at which a block placed at ``frame`` starts to sound."""
         return frame * self._spf + onset_offset(self._rate)
 
-    def _write(self, frame: bytes) -> None:
-        self._fp.write(frame)
-        self._unchecked.append(frame)
-        self._unchecked_bytes += len(frame)
-        if self._unchecked_bytes >= 1 << 22:
-            self._update_crc()
-        self._frames += 1
-        self._bytes += len(frame)
+    def _expected(self, frames: int) -> int:
+        return frames * self._k // self._rate
 
-    def _update_crc(self) -> None:
-        # a frame at a time, the CRC's byte loop cost 2.5 s of a 60-minute track
-        self._crc = mp3.crc16(b"".join(self._unchecked), self._crc)
-        self._unchecked = []
-        self._unchecked_bytes = 0
+    def _padding(self, count: int) -> npt.NDArray[np.int8]:
+        """Whether each of the next ``count`` silent frames is padded, keeping to the CBR line.
+
+        A frame is padded when the stream would otherwise stay short of the line after it. On
+        the line, a frame is padded exactly when the line gains its extra byte there. A block
+        can leave the stream a byte or two off the line: behind it, every frame is padded until
+        the line's unpadded frames (1 in 50 at 22.05 kHz, 64 kbit/s) let it catch up; ahead of it,
+        none is until the line's extra bytes catch up with it. Worked out for the run at once.
+        """
+        first = self._frames
+        pattern = self._line_padding(first, count)
+        off = self._expected(first) - self._bytes  # bytes behind the line (ahead if negative)
+        if off:
+            caught = np.cumsum(1 - pattern) if off > 0 else np.cumsum(pattern)
+            k = int(np.searchsorted(caught, abs(off)))  # the frame after which it is on the line
+            pattern = pattern.copy()
+            pattern[: k + 1] = 1 if off > 0 else 0
+        return pattern
+
+    def _line_padding(self, first: int, count: int) -> npt.NDArray[np.int8]:
+        """Whether frames ``first`` to ``first + count`` gain a byte on the CBR line (0 or 1 each),
+        worked out for the whole stream so far at once and kept (one numpy call per doubling)."""
+        end = first + count
+        if end > len(self._line):
+            n = np.arange(max(end, 2 * len(self._line), 4096) + 1, dtype=np.int64) * self._k // self._rate
+            self._line = (np.diff(n) - len(self._silent[0])).astype(np.int8)
+        return self._line[first:end]
 
     def silence(self, frames: int) -> None:
         """``frames`` silent frames, each padded or not so the byte count keeps to the CBR rate."""
-        for _ in range(frames):
-            target = expected_bytes(self._frames + 1, self._rate, self._bitrate)
-            short = target - self._bytes
-            self._write(self._silent[1] if short > len(self._silent[0]) else self._silent[0])
+        if frames <= 0:
+            return
+        pattern = self._padding(frames).tolist()
+        silent = self._silent
+        self._fp.write(b"".join([silent[p] for p in pattern]))
+        tables = self._silent_tables
+        crc = self._crc
+        for p in pattern:
+            crc = tables[p][crc]
+        self._crc = crc
+        self._frames += frames
+        self._bytes += frames * len(silent[0]) + sum(pattern)
 
     def place(self, block: Block, frame: int) -> None:
         """``block`` starting at audio frame ``frame`` (not before the end of what is written)."""
         if frame < self._frames:
             raise ValueError(f"frame {frame} is already written (at {self._frames})")
         self.silence(frame - self._frames)
-        for f in block.frames:
-            self._write(f)
+        data = block.data
+        self._fp.write(data)
+        self._crc = block.crc_span.after(self._crc)
+        self._frames += block.size
+        self._bytes += len(data)
 
     def close(self, samples: int) -> mp3.Mp3Stats:
         """End the stream at ``samples`` decoded samples and write its header frame."""
@@ -204,7 +269,6 @@ class FrameWriter:
         if need < self._frames:
             raise ValueError(f"{samples} samples end before the last block does")
         self.silence(need - self._frames)
-        self._update_crc()
         padding = self._frames * spf - mp3.ENCODER_DELAY - samples
         if not 0 <= padding < 4096:
             raise RuntimeError(f"unexpected padding of {padding} samples")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -147,6 +147,19 @@ def layout_loudness(layout: Layout) -> float:
     """Integrated loudness (LUFS) of the track a layout describes, computed from its distinct sounds."""
     blocks = _Blocks(layout)
     return blocks.loudness(blocks.all_energies(layout), layout.sample_rate)
+
+
+def placed_loudness(
+    layout: Layout, energy_at: Callable[[int, npt.NDArray[np.int64]], npt.NDArray[np.float64]]
+) -> float:
+    """Integrated loudness (LUFS) of a layout whose sounds' cumulative weighted energy is read
+    through ``energy_at(s, positions)`` (of each sound only its length is used)."""
+    blocks = _Blocks(layout)
+    energy = np.zeros(len(blocks.block))
+    for s in range(len(layout.sounds)):
+        pairs = blocks.pairs[s]
+        energy[pairs] = energy_at(s, blocks.hi[pairs]) - energy_at(s, blocks.lo[pairs])
+    return blocks.loudness(energy, layout.sample_rate)
 
 
 # -- mastering ------------------------------------------------------------------------------------

@@ -102,6 +102,7 @@ class CueCache:
         #: What went wrong with the cache during this run, one line each (shown once, never fatal).
         self.problems: list[str] = []
         self.repaired = 0
+        self._paths: dict[tuple[tuple[tuple[str, str | int | float | bool], ...], str], Path] = {}
 
     @classmethod
     def default(cls) -> CueCache:
@@ -114,9 +115,14 @@ class CueCache:
 
     def path_for(self, identity: Identity, text: str) -> Path:
         """Where the entry for ``text`` spoken by the voice with ``identity`` lives."""
-        key = cue_key(identity, text)
-        engine = re.sub(r"[^a-z0-9_-]", "_", str(identity.get("engine", "voice")).lower()) or "voice"
-        return self._dir / engine / key[:2] / f"{key}{_SUFFIX}"
+        # asked several times a cue by every build (entry, prepared cue, frames): hashed once
+        memo = (tuple(sorted(identity.items())), text)
+        found = self._paths.get(memo)
+        if found is None:
+            key = cue_key(identity, text)
+            engine = re.sub(r"[^a-z0-9_-]", "_", str(identity.get("engine", "voice")).lower()) or "voice"
+            found = self._paths[memo] = self._dir / engine / key[:2] / f"{key}{_SUFFIX}"
+        return found
 
     def get(self, identity: Identity, text: str) -> Speech | None:
         """The cached speech, or None if there is none (a damaged entry is removed and counts as none)."""
