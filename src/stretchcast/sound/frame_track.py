@@ -53,14 +53,27 @@ def master_sound(x: Samples, sample_rate: int, bitrate: int) -> Samples:
     Limiting takes loudness away with the peaks (4 to 5 dB of espeak-ng's at 44.1 kHz, where the
     coding margin is 4 dB: the track came out at -18 LUFS), so the gain is raised until the
     limited sound is as loud as the gain promised, as the master pass does for a whole track.
+
+    Made once per sound and format, on the first build at that format (a cold build makes every
+    sound), so it is kept cheap: the true-peak envelope is computed once for every gain tried
+    (it scales with the gain; its floor is set for the largest gain, so it is exact for all),
+    and loudness is measured with the recursive filter (the limiter has loaded scipy anyway).
     """
     ceiling = ceiling_dbtp(sample_rate, bitrate)
+    top = audio.db_to_gain(FRAME_GAIN_DB + MAX_EXTRA_DB)
+    envelope = audio.true_peak_envelope(x, floor=audio.db_to_gain(ceiling) / top)
     gain_db = FRAME_GAIN_DB
-    y = audio.limit(x, sample_rate, ceiling, gain=audio.db_to_gain(gain_db))
-    target = audio.loudness(x, sample_rate) + FRAME_GAIN_DB
+
+    def limited(gain_db: float) -> Samples:
+        return audio.limit(x, sample_rate, ceiling, gain=audio.db_to_gain(gain_db), envelope=envelope)
+
+    y = limited(gain_db)
+    if float(envelope.max(initial=0.0)) * audio.db_to_gain(gain_db) <= audio.db_to_gain(ceiling):
+        return y  # nothing was limited: the sound is exactly as loud as the gain promised
+    target = audio.loudness(x, sample_rate, recursive=True) + FRAME_GAIN_DB
     if not math.isfinite(target):  # too short or quiet for the meter's gate: one gain
         return y
-    level = audio.loudness(y, sample_rate)
+    level = audio.loudness(y, sample_rate, recursive=True)
     previous: tuple[float, float] | None = None
     for _ in range(10):  # the secant method on (gain, loudness), as master.master_layout
         short = target - level
@@ -71,8 +84,8 @@ def master_sound(x: Samples, sample_rate: int, bitrate: int) -> Samples:
             slope = min(1.0, max(0.1, (level - previous[1]) / (gain_db - previous[0])))
         previous = (gain_db, level)
         gain_db = min(FRAME_GAIN_DB + MAX_EXTRA_DB, gain_db + short / slope)
-        y = audio.limit(x, sample_rate, ceiling, gain=audio.db_to_gain(gain_db))
-        level = audio.loudness(y, sample_rate)
+        y = limited(gain_db)
+        level = audio.loudness(y, sample_rate, recursive=True)
     return y
 
 
@@ -133,7 +146,8 @@ class Sound:
 def make_sound(key: SoundKey, cues: CueAudio, sample_rate: int, bitrate: int) -> Sound:
     """Master, encode and measure one distinct sound."""
     pcm = master_sound(sound_of(key, cues, sample_rate), sample_rate, bitrate)
-    energy = audio.weighted_energy(pcm, sample_rate, tail=audio.k_weighting_tail(sample_rate))
+    # the recursive filter: a sound is made only where its cue was just prepared, which loads scipy
+    energy = audio.weighted_energy_iir(pcm, sample_rate, tail=audio.k_weighting_tail(sample_rate))
     block = frames.encode_block(master.to_int16(pcm), sample_rate, bitrate)
     return Sound(block, len(pcm), audio.true_peak_db(pcm), CumulativeEnergy.of(energy))
 
