@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from stretchcast.content import Routine
 from stretchcast.errors import StretchcastError
 from stretchcast.pipeline import DEFAULT_SAMPLE_RATE
-from stretchcast.sound.prepared import get_prepared
+from stretchcast.sound.prepared import prepared_info
 from stretchcast.sound.signal import prepare_cue
 from stretchcast.timeline import Timeline, compile_timeline
 from stretchcast.voices import make_voice
@@ -84,9 +84,9 @@ class CachedLengths:
         if identity is None:
             return None
         try:
-            prepared = get_prepared(self.cache, identity, text, self.sample_rate)
-            if prepared is not None:
-                samples = len(prepared.samples)
+            info = prepared_info(self.cache, identity, text, self.sample_rate)  # its header only
+            if info is not None:
+                samples = info.samples
             else:
                 speech = self.cache.get(identity, text)
                 if speech is None:
