@@ -16,10 +16,10 @@ from stretchcast.content import Routine
 from stretchcast.content.pronunciation import NONE, Pronunciations
 from stretchcast.errors import UsageError
 from stretchcast.pipeline import BuildOptions, build
-from stretchcast.sound import frame_cache, frame_track, frames
+from stretchcast.sound import frame_cache, frame_track, frames, master, mp3
 from stretchcast.sound import signal as audio
 from stretchcast.sound.cues import CueSet
-from stretchcast.sound.layout import ms_to_samples
+from stretchcast.sound.layout import Layout, ms_to_samples
 from stretchcast.testing import FakeVoice
 from stretchcast.timeline import Timeline, compile_timeline
 from stretchcast.voices.cache import CueCache
@@ -217,3 +217,32 @@ def test_frames_refuse_split_tracks() -> None:
     """Split tracks need the PCM path: asking for both is a usage error that says what to do."""
     with pytest.raises(UsageError, match="split"):
         BuildOptions(split=True, encoder="frames")
+
+
+def test_sparse_energy_gives_the_loudness_of_the_full_energy(drill: Callable[[str], Routine]) -> None:
+    """The loudness read from energies kept every 16 samples is within 0.001 LU of the one from every sample."""
+    routine = drill("short")
+    cues = CueSet(FakeVoice(), 22050)
+    cues.prepare(compile_timeline(routine).texts())
+    timeline = compile_timeline(routine, cues.length_ms)
+    prepared = frame_track.prepare(timeline, cues, 22050, 64)
+    sparse = frame_track.measurement(prepared.plan, prepared.sounds, 22050, 64).loudness_lufs
+    keys = list(dict.fromkeys(key for _, key in prepared.plan.placements))
+    full = [
+        audio.weighted_energy_iir(
+            frame_track.master_sound(frame_track.sound_of(k, cues, 22050), 22050, 64),
+            22050,
+            tail=audio.k_weighting_tail(22050),
+        )
+        for k in keys
+    ]
+    lay = Layout(
+        22050,
+        prepared.plan.length,
+        tuple(np.zeros(prepared.sounds[k].samples, dtype=np.float32) for k in keys),
+        tuple(prepared.sounds[k].true_peak_dbtp for k in keys),
+        np.array([f * 576 + frames.LEAD for f, _ in prepared.plan.placements], dtype=np.int64),
+        np.array([keys.index(k) for _, k in prepared.plan.placements], dtype=np.int64),
+    )
+    dense = master.placed_loudness(lay, lambda s, positions: full[s][positions])
+    assert sparse == pytest.approx(dense + mp3.DECODED_GAIN_DB, abs=0.001)
