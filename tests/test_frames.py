@@ -24,7 +24,8 @@ def tone(seconds: float, freq: float, rate: int, level: float = 0.3) -> np.ndarr
 
 
 def decoders(data: bytes, tmp_path: Path) -> dict[str, np.ndarray]:
-    """``data`` decoded by libsndfile and, where installed, by FFmpeg (from a file: a pipe is not trimmed)."""
+    """``data`` decoded by libsndfile and, where installed, by FFmpeg (from a file: a pipe is not
+    trimmed) and by the mpg123 program (libmpg123, gapless by default), as players would."""
     out = {"libsndfile": np.asarray(sf.read(io.BytesIO(data), dtype="float32")[0])}
     if shutil.which("ffmpeg"):
         path = tmp_path / "t.mp3"
@@ -35,6 +36,11 @@ def decoders(data: bytes, tmp_path: Path) -> dict[str, np.ndarray]:
             check=True,
         )
         out["ffmpeg"] = np.frombuffer(done.stdout, dtype="<f4")
+    if shutil.which("mpg123"):
+        path = tmp_path / "t.mp3"
+        path.write_bytes(data)
+        done = subprocess.run(["mpg123", "-q", "-e", "f32", "-s", str(path)], capture_output=True, check=True)
+        out["mpg123"] = np.frombuffer(done.stdout, dtype="<f4")
     return out
 
 
