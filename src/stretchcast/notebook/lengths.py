@@ -118,5 +118,18 @@ class CachedLengths:
         except _NotCachedError:
             return None
 
+    def all_cached(self, routine: Routine, voice: str, estimated: Timeline) -> bool:
+        """Whether a build with ``voice`` would find every cue it asks for in the cue cache.
+
+        That is the exact timeline's cues and also the estimated plan's (``estimated``): a build
+        speaks the plan's cues first, and the plan's welcome may say "about eleven minutes" where
+        the exact one says "about ten". Only then can a build run without asking the voice.
+        """
+        engine = self.engine(voice)
+        if engine is None or self.exact_timeline(routine, voice) is None:
+            return False
+        spoken = routine.collection.pronunciations.spoken
+        return all(self.length_ms(engine, spoken(text)) is not None for text in estimated.texts())
+
 
 __all__ = ["CachedLengths"]
