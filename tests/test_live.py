@@ -87,7 +87,7 @@ class TestDebounce:
         routine's name is untouched; the default folder is a temporary one, removed on close."""
         rendered = (tmp_path / "audio" / "cobra-only.mp3").read_bytes()
         listing = sorted(p.name for p in (tmp_path / "audio").iterdir())
-        live, handed = live_preview(model, clock, tmp_path)
+        _live, handed = live_preview(model, clock, tmp_path)
         model.chimes = False
         clock.advance(1)
         assert len(handed) == 1 and handed[0].result.mp3 == tmp_path / "preview" / "preview.mp3"
