@@ -12,10 +12,10 @@ import pytest
 import soundfile as sf
 
 from stretchcast.content import Collection
-from stretchcast.notebook import live as live_module
 from stretchcast.notebook.live import PREVIEW_DELAY_S, LivePreview, Preview, thread_timer
 from stretchcast.notebook.model import RoutineModel
 from stretchcast.pipeline import BuildResult
+from stretchcast.pipeline import build as real_build
 from stretchcast.voices.cache import CACHE_ENV
 
 from .conftest import FakeClock
@@ -54,8 +54,9 @@ def decoded_ms(mp3: bytes, tmp_path: Path) -> int:
     """The length of an MP3 as libsndfile decodes it, in whole milliseconds."""
     path = tmp_path / "decoded.mp3"
     path.write_bytes(mp3)
-    info = sf.info(str(path))
-    return round(info.frames * 1000 / info.samplerate)
+    frames: int = sf.info(str(path)).frames
+    rate: int = sf.info(str(path)).samplerate
+    return round(frames * 1000 / rate)
 
 
 class TestDebounce:
@@ -169,7 +170,6 @@ class TestNewestWins:
         """The person moves the pace slider again while the first preview is being built: that
         preview is thrown away, and the one shown is the newer state's."""
         live, handed = live_preview(model, clock, tmp_path)
-        real_build = live_module.build
         paces: list[float] = []
 
         def build_and_move(*args: Any, **kwargs: Any) -> BuildResult:
@@ -179,7 +179,7 @@ class TestNewestWins:
                 model.pace = 1.2  # a change arriving while this build runs
             return result
 
-        monkeypatch.setattr(live_module, "build", build_and_move)
+        monkeypatch.setattr("stretchcast.notebook.live.build", build_and_move)
         model.pace = 1.1
         clock.advance(1)
         assert paces == [1.1] and handed == [] and live.state == "updating"
@@ -198,7 +198,6 @@ class TestNewestWins:
         running = 0
         most = 0
         count = threading.Lock()
-        real_build = live_module.build
 
         def slow_build(*args: Any, **kwargs: Any) -> BuildResult:
             nonlocal running, most
@@ -212,7 +211,7 @@ class TestNewestWins:
                 with count:
                     running -= 1
 
-        monkeypatch.setattr(live_module, "build", slow_build)
+        monkeypatch.setattr("stretchcast.notebook.live.build", slow_build)
         handed: list[Preview] = []
 
         def on_preview(preview: Preview) -> None:
@@ -257,7 +256,9 @@ class TestFailure:
         blocker = tmp_path / "file"
         blocker.write_text("")
         handed: list[Any] = []
-        live = LivePreview(model, schedule=clock.schedule, folder=blocker / "preview", on_failure=handed.append)
+        live = LivePreview(
+            model, schedule=clock.schedule, folder=blocker / "preview", on_failure=handed.append
+        )
         model.pace = 1.1
         clock.advance(1)
         assert live.state == "failed" and len(handed) == 1 and "cannot write" in str(handed[0])
