@@ -447,10 +447,11 @@ class RoutineModel(HasTraits):
 
         Then a build needs no voice at all: what a live preview waits for.
         """
+        # exact_ms is known only when the exact timeline's every cue was found in the cache
         if self.problem or not self.exact_ms or self.routine is None or self.timeline is None:
             return None
         engine = self.lengths.engine(self.voice)
-        if engine is None or not self.lengths.all_cached(self.routine, self.voice, self.timeline):
+        if engine is None or not self.lengths.plan_cached(self.routine, self.voice, self.timeline):
             return None
         return engine
 
