@@ -577,6 +577,30 @@ class TestLivePreview:
         where, text = builder.message() or ("", "")
         assert where == "guidance" and "missing from the cue cache" in text and "Press Render" in text
 
+    def test_failure_goes_once_a_preview_works(
+        self, builder: RoutineBuilder, clock: FakeClock, tmp_path: Path
+    ) -> None:
+        """A preview that could not be written says so beside the exercise changed; the next one that
+        works fills the player again and takes the message away."""
+        c = builder.controls
+        only_cobra(builder)
+        c.render.click()
+        folder = builder.live.folder
+        blocker = tmp_path / "file"
+        blocker.write_text("")
+        builder.live.folder = blocker / "preview"
+        c.exercises["tall-cobra"].sliders["rest"].value = 20
+        c.pace.value = 1.2  # the last change made is the one the message sits beside
+        c.exercises["tall-cobra"].sliders["rest"].value = 25
+        clock.advance(1)
+        where, text = builder.message() or ("", "")
+        assert where == "exercise:tall-cobra" and "cannot write" in text and c.audio.value == b""
+        builder.live.folder = folder
+        c.pace.value = 1.1
+        clock.advance(1)
+        assert builder.message() is None and c.audio.layout.display is None
+        assert c.status.value.startswith("Live preview:")
+
 
 class TestServingPanel:
     """notebooks/03 serves until Stop is pressed, and shows a link only while it works."""

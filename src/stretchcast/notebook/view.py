@@ -4,7 +4,8 @@
 and sliders bounded by the content's ranges, the voice and guidance, then the length and a timeline
 plot that follow every change (planned, nothing spoken), a Render button with a progress bar, the
 audio player, the chapters and download links, and Save, which writes a routine file that
-``stretchcast build FILE`` builds identically.
+``stretchcast build FILE`` builds identically. Once every cue is cached, the player follows each
+change by itself (*Live preview*, :mod:`stretchcast.notebook.live`).
 
 The state and logic are in :class:`stretchcast.notebook.model.RoutineModel`; this module only lays out
 widgets and connects them to it. Every callback reports its errors in the builder's output area in
@@ -557,6 +558,8 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
     _shown_message: str | None = None
     #: What the status line said when the player got its track (said again when it is current again).
     _player_says = ""
+    #: Where the last live preview's failure is shown, until a preview succeeds.
+    _preview_error_at: str | None = None
 
     @contextlib.contextmanager
     def _reporting(self, doing: str, slot: str) -> Iterator[None]:
@@ -730,8 +733,9 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
                 "metadata": {},
             },
         )
-        if self._shown_message in ("render", self._changed_at):
-            self._clear()  # an older preview's failure no longer holds
+        if self._preview_error_at is not None and self._shown_message == self._preview_error_at:
+            self._clear(self._preview_error_at)  # an older preview's failure no longer holds
+        self._preview_error_at = None
 
     def _preview_failed(self, error: Exception) -> None:
         """A failed live preview takes the earlier track away and says why beside what was changed."""
@@ -741,6 +745,7 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
         c.status.value = (
             "<b style='color:#a4262c'>The player was not updated.</b> Why, beside what you changed:"
         )
+        self._preview_error_at = self._changed_at
         with self._reporting("updating the live preview", self._changed_at):
             raise error
 
