@@ -238,9 +238,9 @@ class LivePreview(HasTraits):
                     self.renders += 1
                     if ticket != self._ticket:
                         return  # the routine changed meanwhile: never show an older state
+                    self.on_preview(preview)  # first, so the view's line for "current" is this one's
                     self._shown = routine
                     self._set("current")
-                    self.on_preview(preview)
         except Exception as err:  # shown to the person by on_failure, not lost in a thread
             with self._lock:
                 if ticket != self._ticket:
