@@ -501,7 +501,7 @@ class TestJupyterLab:
         assert live_shown and live_shown.group(1) != shown.group(1), live_shown
         assert live_status.startswith(f"Live preview: {live_shown.group(1)}, made in "), live_status
         assert 0 <= live_duration - _seconds(live_shown.group(1)) < 1.1  # the clock shows whole seconds
-        assert "Some of its cues have not been spoken yet: press Render" in behind_text
+        assert "Your change needs cues not spoken yet: press Render" in behind_text
         assert still_src != rendered_src  # the live preview's track is still there to play
 
     def test_failed_render_and_messages(self, browser: Browser, lab: Lab, tmp_path: Path) -> None:

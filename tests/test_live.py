@@ -112,7 +112,7 @@ class TestWhenNot:
         assert live.state == "current"
         model.exercises["tall-cobra"].sets = 2
         assert clock.pending == [] and live.state == "behind"
-        assert live.why.startswith("Some of its cues have not been spoken yet: press Render")
+        assert live.why.startswith("Your change needs cues not spoken yet: press Render")
         clock.advance(10)
         assert live.renders == 1 and len(handed) == 1
         model.exercises["tall-cobra"].sets = 1
@@ -123,6 +123,16 @@ class TestWhenNot:
         live, _ = live_preview(model, clock, tmp_path)
         model.exercises["tall-cobra"].sets = 2
         assert live.state == "empty" and clock.pending == []
+
+    def test_problem(self, model: RoutineModel, clock: FakeClock, tmp_path: Path) -> None:
+        """A routine that cannot be rendered (no title) is not previewed; the player is said to be behind."""
+        live, _ = live_preview(model, clock, tmp_path)
+        model.pace = 1.1
+        clock.advance(1)
+        model.title = ""
+        clock.advance(10)
+        assert live.renders == 1 and live.state == "behind"
+        assert live.why == "Your change cannot be rendered as it stands: see the message above."
 
     def test_toggle(self, model: RoutineModel, clock: FakeClock, tmp_path: Path) -> None:
         """Turned off, changes render nothing and the player is said to be behind; turned on again,
@@ -135,7 +145,7 @@ class TestWhenNot:
         model.pace = 1.2
         clock.advance(10)
         assert live.renders == 1 and live.state == "behind"
-        assert live.why == "Live preview is off: press Render to hear it as it is now."
+        assert live.why == "Live preview is off: press Render to hear your change."
         live.enabled = True
         assert live.state == "updating"
         clock.advance(1)

@@ -539,7 +539,7 @@ class TestLivePreview:
         clock.advance(10)
         assert bytes(c.audio.value) == before and builder.live.renders == 0
         assert "The player has the routine from before your last change." in c.status.value
-        assert "Some of its cues have not been spoken yet: press Render" in c.status.value
+        assert "Your change needs cues not spoken yet: press Render" in c.status.value
         assert not c.render.disabled
         c.exercises["tall-cobra"].sliders["sets"].value = 1
         assert c.status.value.startswith("Rendered")  # changed back: the player has it after all
@@ -555,7 +555,7 @@ class TestLivePreview:
         c.pace.value = 1.2
         clock.advance(10)
         assert builder.live.renders == 0
-        assert "Live preview is off: press Render to hear it as it is now." in c.status.value
+        assert "Live preview is off: press Render to hear your change." in c.status.value
         c.live.value = True
         clock.advance(1)
         assert builder.live.renders == 1 and c.status.value.startswith("Live preview:")

@@ -205,16 +205,14 @@ class LivePreview(HasTraits):
                 self._set("current")  # changed back, or the box ticked: the player has it already
                 return
             if not self.enabled:
-                self._behind("Live preview is off: press Render to hear it as it is now.")
+                self._behind("Live preview is off: press Render to hear your change.")
                 return
             if self.model.problem:
-                self._behind("It cannot be rendered as it stands: see the message above.")
+                self._behind("Your change cannot be rendered as it stands: see the message above.")
                 return
             engine = self.model.cached_engine()
             if engine is None or routine is None:
-                self._behind(
-                    "Some of its cues have not been spoken yet: press Render to hear it as it is now."
-                )
+                self._behind("Your change needs cues not spoken yet: press Render to hear it.")
                 return
             ticket, voice = self._ticket, self.model.voice
             self._set("updating")
