@@ -12,10 +12,14 @@ import pytest
 import soundfile as sf
 
 from stretchcast.content import Collection
-from stretchcast.notebook.live import PREVIEW_DELAY_S, LivePreview, Preview, thread_timer
+from stretchcast.errors import VoiceError
+from stretchcast.notebook.live import PREVIEW_DELAY_S, CachedOnlyVoice, LivePreview, Preview, thread_timer
 from stretchcast.notebook.model import RoutineModel
-from stretchcast.pipeline import BuildResult
+from stretchcast.pipeline import BuildOptions, BuildResult
 from stretchcast.pipeline import build as real_build
+from stretchcast.testing import FakeVoice
+from stretchcast.voices import Choice, make_voice
+from stretchcast.voices.base import Speech
 from stretchcast.voices.cache import CACHE_ENV
 
 from .conftest import FakeClock
@@ -117,6 +121,35 @@ class TestWhenNot:
         assert live.renders == 1 and len(handed) == 1
         model.exercises["tall-cobra"].sets = 1
         assert live.state == "current" and clock.pending == []
+
+    def test_plan_cue_missing(
+        self, collection: Collection, tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """With a voice quicker than the estimate (as real ones are), a change can leave the exact
+        timeline cached while the plan's welcome ("about twelve minutes") was never spoken: a build
+        would ask the voice for it, so no preview is made."""
+        monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cues"))
+        hum = FakeVoice.synthesize
+
+        def quicker(self: FakeVoice, text: str) -> Speech:
+            speech = hum(self, text)
+            return Speech(speech.samples[: len(speech.samples) * 9 // 10], speech.sample_rate)
+
+        monkeypatch.setattr(FakeVoice, "synthesize", quicker)
+        model = RoutineModel(collection, voice="fake")
+        model.title = "Mornings"  # a title of one's own: not marked "(adjusted)" by the changes below
+        model.render(tmp_path / "audio")
+        live, _ = live_preview(model, clock, tmp_path)
+        settings = model.exercises["knee-to-chest"]
+        settings.rest = 30  # exact and estimated both "about eleven minutes": spoken by the render
+        assert model.cached_engine() == "fake" and live.state == "updating"
+        settings.rest = 40  # exact still "about eleven"; the estimate (half a minute longer) "twelve"
+        assert model.exact_ms > 0 and model.cached_engine() is None
+        assert live.state == "empty" and clock.pending == []
+        needs_voice = Choice(CachedOnlyVoice(make_voice("fake")), "from the cache only")
+        assert model.routine is not None
+        with pytest.raises(VoiceError, match="about twelve minutes"):
+            real_build(model.routine, voice=needs_voice, options=BuildOptions(out_dir=tmp_path / "tried"))
 
     def test_nothing_in_the_player(self, model: RoutineModel, clock: FakeClock, tmp_path: Path) -> None:
         """With nothing in the player yet, a change with a cue missing leaves it empty (not "behind")."""
