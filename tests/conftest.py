@@ -110,3 +110,44 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     return path
+
+
+class FakeClock:
+    """Timers that fire only when a test moves time on: debouncing tested without sleeping."""
+
+    @dataclass
+    class Timer:
+        when: float
+        call: Callable[[], None]
+        cancelled: bool = False
+
+        def cancel(self) -> None:
+            self.cancelled = True
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.timers: list[FakeClock.Timer] = []
+
+    def schedule(self, seconds: float, call: Callable[[], None]) -> FakeClock.Timer:
+        """Call ``call()`` once the clock has been moved ``seconds`` on (a ``Schedule``)."""
+        timer = FakeClock.Timer(self.now + seconds, call)
+        self.timers.append(timer)
+        return timer
+
+    @property
+    def pending(self) -> list[FakeClock.Timer]:
+        """Timers neither fired nor cancelled."""
+        return [t for t in self.timers if not t.cancelled]
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock on, making each call that falls due, in time order, in this thread."""
+        self.now += seconds
+        while due := sorted((t for t in self.pending if t.when <= self.now), key=lambda t: t.when):
+            self.timers.remove(due[0])
+            due[0].call()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A fake clock for the live preview's debouncing."""
+    return FakeClock()

@@ -26,7 +26,7 @@ from stretchcast.notebook.cards import exercise_card
 from stretchcast.notebook.model import RoutineModel
 from stretchcast.notebook.view import RoutineBuilder
 
-from .conftest import CONTENT
+from .conftest import CONTENT, FakeClock
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -306,7 +306,10 @@ def test_card_shows_the_moving_figure(collection: Collection, exercise_id: str) 
 def test_builder_shows_the_exercise_being_adjusted(collection: Collection, tmp_path: Path) -> None:
     """Moving an exercise's slider in the builder shows that exercise's figure."""
     builder = RoutineBuilder(
-        RoutineModel(collection), out_dir=tmp_path / "audio", routines_dir=tmp_path / "r"
+        RoutineModel(collection),
+        out_dir=tmp_path / "audio",
+        routines_dir=tmp_path / "r",
+        schedule=FakeClock().schedule,  # no live preview rendering behind the test's back
     )
     assert builder.figure_shown == builder.model.order[0]
     slider = builder.controls.exercises["knee-stirs"].sliders["rest"]

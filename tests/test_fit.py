@@ -17,6 +17,7 @@ from stretchcast.errors import UsageError
 from stretchcast.timeline import compile_timeline
 from stretchcast.timeline.fit import TOLERANCE_MS, Fitter, fit_minutes
 
+from .conftest import FakeClock
 from .test_properties import BASE, routines
 
 
@@ -111,7 +112,12 @@ def test_the_builder_target_length_sets_the_sliders(collection: Collection, tmp_
     from stretchcast.notebook.model import RoutineModel
     from stretchcast.notebook.view import RoutineBuilder
 
-    builder = RoutineBuilder(RoutineModel(collection, voice="fake"), out_dir=tmp_path, routines_dir=tmp_path)
+    builder = RoutineBuilder(
+        RoutineModel(collection, voice="fake"),
+        out_dir=tmp_path,
+        routines_dir=tmp_path,
+        schedule=FakeClock().schedule,  # no live preview rendering behind the test's back
+    )
     builder.target.value = 14
     builder.fit_button.click()
     assert abs(builder.model.duration_ms - 14 * 60_000) <= TOLERANCE_MS

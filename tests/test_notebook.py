@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 from stretchcast.cli.main import main
 from stretchcast.content import Collection, load_routine
 from stretchcast.content.words import clock
+from stretchcast.content.words import clock as clock_text
 from stretchcast.errors import VoiceError
 from stretchcast.notebook.model import RoutineModel
 from stretchcast.notebook.serving import ServingPanel
@@ -30,6 +32,7 @@ from stretchcast.voices import Choice, EngineStatus
 from stretchcast.voices.cache import CACHE_ENV
 
 from ._library import manifest as library_manifest
+from .conftest import FakeClock
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
@@ -78,15 +81,19 @@ def shown_at(builder: RoutineBuilder) -> str | None:
 
 
 @pytest.fixture
-def builder(collection: Collection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RoutineBuilder:
+def builder(
+    collection: Collection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: FakeClock
+) -> RoutineBuilder:
     """A builder over the real content with the fake voice, writing into a temporary folder, with a
-    cue cache of its own (so whether its length is exact never depends on another test)."""
+    cue cache of its own (so whether its length is exact never depends on another test), its live
+    preview on a fake clock (it renders only when a test moves the clock on)."""
     monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cues"))
     return RoutineBuilder(
         RoutineModel(collection, voice="fake"),
         out_dir=tmp_path / "audio",
         routines_dir=tmp_path / "my-routines",
         statuses=HERE,
+        schedule=clock.schedule,
     )
 
 
@@ -497,6 +504,102 @@ class TestAsAPersonMeetsIt:
         assert f"<b>{clock(manifest['duration_ms'])}</b></span> exact" in c.summary.value
         c.exercises["tall-cobra"].sliders["sets"].value = 2  # new cues ("Set 2 of 2"): not all cached
         assert builder.model.exact_ms == 0 and "</span> estimated" in c.summary.value
+
+
+class TestLivePreview:
+    """Once every cue is cached, the player follows the sliders without Render."""
+
+    def test_player_follows_a_slider(self, builder: RoutineBuilder, clock: FakeClock, tmp_path: Path) -> None:
+        """After a Render, moving the pace slider updates the player, the chapters and the status by
+        itself after the delay; the rendered track in the audio folder is left as it was."""
+        c = builder.controls
+        only_cobra(builder)
+        c.render.click()
+        rendered = (tmp_path / "audio" / "cobra-only.mp3").read_bytes()
+        c.pace.value = 1.2
+        assert "Updating the player" in c.status.value and bytes(c.audio.value) == rendered
+        clock.advance(1)
+        preview = (builder.live.folder / "preview.mp3").read_bytes()
+        assert bytes(c.audio.value) == preview != rendered and c.audio.layout.display is None
+        assert c.status.value.startswith(f"Live preview: {clock_text(builder.model.exact_ms)}, made in ")
+        assert "Tall cobra" in c.chapters.value
+        (note,) = c.downloads.outputs
+        assert "press Render to write cobra-only.mp3" in note["data"]["text/plain"]
+        assert (tmp_path / "audio" / "cobra-only.mp3").read_bytes() == rendered
+        assert builder.message() is None and not c.render.disabled
+
+    def test_behind_when_a_cue_is_missing(self, builder: RoutineBuilder, clock: FakeClock) -> None:
+        """A change that needs a cue never spoken leaves the player as it was, says so beside Render,
+        and Render is there to press."""
+        c = builder.controls
+        only_cobra(builder)
+        c.render.click()
+        before = bytes(c.audio.value)
+        c.exercises["tall-cobra"].sliders["sets"].value = 2
+        clock.advance(10)
+        assert bytes(c.audio.value) == before and builder.live.renders == 0
+        assert "The player has the routine from before your last change." in c.status.value
+        assert "Your change needs cues not spoken yet: press Render" in c.status.value
+        assert not c.render.disabled
+        c.exercises["tall-cobra"].sliders["sets"].value = 1
+        assert c.status.value.startswith("Rendered")  # changed back: the player has it after all
+
+    def test_toggle(self, builder: RoutineBuilder, clock: FakeClock) -> None:
+        """The "Live preview" box is ticked to begin with; unticked, the player stays and says why."""
+        c = builder.controls
+        assert c.live.description == "Live preview" and c.live.value is True
+        assert any(c.live in getattr(w, "children", ()) and c.render in w.children for w in builder.children)
+        only_cobra(builder)
+        c.render.click()
+        c.live.value = False
+        c.pace.value = 1.2
+        clock.advance(10)
+        assert builder.live.renders == 0
+        assert "Live preview is off: press Render to hear your change." in c.status.value
+        c.live.value = True
+        clock.advance(1)
+        assert builder.live.renders == 1 and c.status.value.startswith("Live preview:")
+
+    def test_failure_beside_the_control(
+        self, builder: RoutineBuilder, clock: FakeClock, tmp_path: Path
+    ) -> None:
+        """A live preview that fails takes the earlier track off the screen and says why beside the
+        control that was changed, in plain words."""
+        c = builder.controls
+        only_cobra(builder)
+        c.render.click()
+        shutil.rmtree(tmp_path / "cues")  # the cache emptied behind the builder's back
+        c.pace.value = 1.2
+        clock.advance(1)
+        assert bytes(c.audio.value) == b"" and c.audio.layout.display == "none"
+        assert c.chapters.value == "" and c.downloads.outputs == ()
+        assert "The player was not updated." in c.status.value
+        where, text = builder.message() or ("", "")
+        assert where == "guidance" and "missing from the cue cache" in text and "Press Render" in text
+
+    def test_failure_goes_once_a_preview_works(
+        self, builder: RoutineBuilder, clock: FakeClock, tmp_path: Path
+    ) -> None:
+        """A preview that could not be written says so beside the exercise changed; the next one that
+        works fills the player again and takes the message away."""
+        c = builder.controls
+        only_cobra(builder)
+        c.render.click()
+        folder = builder.live.folder
+        blocker = tmp_path / "file"
+        blocker.write_text("")
+        builder.live.folder = blocker / "preview"
+        c.exercises["tall-cobra"].sliders["rest"].value = 20
+        c.pace.value = 1.2  # the last change made is the one the message sits beside
+        c.exercises["tall-cobra"].sliders["rest"].value = 25
+        clock.advance(1)
+        where, text = builder.message() or ("", "")
+        assert where == "exercise:tall-cobra" and "cannot write" in text and c.audio.value == b""
+        builder.live.folder = folder
+        c.pace.value = 1.1
+        clock.advance(1)
+        assert builder.message() is None and c.audio.layout.display is None
+        assert c.status.value.startswith("Live preview:")
 
 
 class TestServingPanel:

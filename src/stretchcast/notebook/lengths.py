@@ -118,5 +118,18 @@ class CachedLengths:
         except _NotCachedError:
             return None
 
+    def plan_cached(self, routine: Routine, voice: str, estimated: Timeline) -> bool:
+        """Whether every cue of the estimated plan ``estimated`` is in the cue cache for ``voice``.
+
+        A build speaks the plan's cues first, then those of the exact timeline; the plan's welcome
+        may say "about eleven minutes" where the exact one says "about ten". So a build runs without
+        asking the voice when this holds and :meth:`exact_timeline` finds every cue too.
+        """
+        engine = self.engine(voice)
+        if engine is None:
+            return False
+        spoken = routine.collection.pronunciations.spoken
+        return all(self.length_ms(engine, spoken(text)) is not None for text in estimated.texts())
+
 
 __all__ = ["CachedLengths"]

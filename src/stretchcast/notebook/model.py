@@ -19,6 +19,7 @@ import functools
 import gc
 import os
 import re
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -213,6 +214,9 @@ class RoutineModel(HasTraits):
         self.lengths = lengths or CachedLengths()
         self._presets: dict[str, Routine] = {}
         self._holding = 0
+        #: Held by every build the builder makes (Render, and each live preview in its own
+        #: thread): two builds never run at once, so none reads files another is writing.
+        self.building = threading.Lock()
         self.exercises: dict[str, ExerciseSettings] = {
             ex.id: ExerciseSettings(ex) for ex in self.collection.exercises
         }
@@ -437,6 +441,20 @@ class RoutineModel(HasTraits):
             self._mark_adjusted()
         return fit
 
+    def cached_engine(self) -> str | None:
+        """The engine that would speak the routine as it stands ("auto" resolved), when the routine
+        can be rendered and every cue a build asks for is in the cue cache for it; else None.
+
+        Then a build needs no voice at all: what a live preview waits for.
+        """
+        # exact_ms is known only when the exact timeline's every cue was found in the cache
+        if self.problem or not self.exact_ms or self.routine is None or self.timeline is None:
+            return None
+        engine = self.lengths.engine(self.voice)
+        if engine is None or not self.lengths.plan_cached(self.routine, self.voice, self.timeline):
+            return None
+        return engine
+
     def checked_routine(self) -> Routine:
         """The routine, or a UsageError saying in plain words why it cannot be rendered or saved."""
         if self.problem:
@@ -464,12 +482,13 @@ class RoutineModel(HasTraits):
         # The choice goes to the build as it was made, as on the command line: its voice keeps its
         # threads and timeout, and a voice "auto" picked still falls back if it fails mid-build.
         choice = self._choose(self.voice, offline=offline)
-        return build(
-            routine,
-            voice=choice,
-            options=BuildOptions(out_dir=out_dir, name=routine.slug),
-            on_progress=on_progress,
-        )
+        with self.building:
+            return build(
+                routine,
+                voice=choice,
+                options=BuildOptions(out_dir=out_dir, name=routine.slug),
+                on_progress=on_progress,
+            )
 
     def save(self, folder: Path | None = None, *, replace: bool = False) -> Path:
         """Write the routine to ``folder/<slug>.yaml`` (``default_routines_dir()`` if None).

@@ -4,7 +4,8 @@
 and sliders bounded by the content's ranges, the voice and guidance, then the length and a timeline
 plot that follow every change (planned, nothing spoken), a Render button with a progress bar, the
 audio player, the chapters and download links, and Save, which writes a routine file that
-``stretchcast build FILE`` builds identically.
+``stretchcast build FILE`` builds identically. Once every cue is cached, the player follows each
+change by itself (*Live preview*, :mod:`stretchcast.notebook.live`).
 
 The state and logic are in :class:`stretchcast.notebook.model.RoutineModel`; this module only lays out
 widgets and connects them to it. Every callback reports its errors in the builder's output area in
@@ -38,6 +39,7 @@ from stretchcast.errors import StretchcastError, UsageError
 from stretchcast.handout import routine_sheet, write_handout
 from stretchcast.notebook.cards import chapters_table, file_link, size_text, table
 from stretchcast.notebook.figures import figure_html
+from stretchcast.notebook.live import LivePreview, Preview, Schedule, thread_timer
 from stretchcast.notebook.messages import SLOTS, builder_words, slot_for
 from stretchcast.notebook.model import (
     ADJUSTABLE,
@@ -132,6 +134,8 @@ class Controls:
     summary: widgets.HTML
     plot: widgets.Image
     render: widgets.Button
+    #: "Live preview": the player follows each change by itself when every cue is cached.
+    live: widgets.Checkbox
     progress: widgets.IntProgress
     status: widgets.HTML
     audio: widgets.Audio
@@ -156,6 +160,7 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
         routines_dir: Path | None = None,
         statuses: Sequence[EngineStatus] | None = None,
         offline: bool = False,
+        schedule: Schedule = thread_timer,
         **kwargs: Any,
     ) -> None:
         self.model = model or RoutineModel()
@@ -167,6 +172,13 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
         self.controls = self._make_controls(routines_dir or default_routines_dir())
         self._last_plot: PlotData | None = None
         self._shown_problem: tuple[str, str] | None = None
+        #: The message area beside the control changed last: where a failed live preview says why.
+        self._changed_at = "render"
+        #: Renders the routine by itself after each change when every cue is cached (notebook/live.py);
+        #: ``schedule`` is its clock (tests give a fake one).
+        self.live = LivePreview(
+            self.model, schedule=schedule, on_preview=self._show_preview, on_failure=self._preview_failed
+        )
         c = self.controls
         msg = c.messages
         self._exercise_list = widgets.VBox([c.exercises[ex_id].box for ex_id in self.model.order])
@@ -192,8 +204,9 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
                     "<h3 style='margin:4px 0'>Build a routine</h3>"
                     "<div style='margin-bottom:6px'>Start from a preset, then adjust it to how your back "
                     "feels today. The length and the timeline follow every change; nothing is spoken "
-                    "until you press <b>Render</b>. Every slider stays within what the exercise allows "
-                    "(its range is shown beside it).</div>"
+                    "until you press <b>Render</b>. Once every cue has been spoken, the player follows "
+                    "your changes too (<i>Live preview</i>). Every slider stays within what the "
+                    "exercise allows (its range is shown beside it).</div>"
                 ),
                 widgets.HBox([c.preset, c.start_over], layout=_row()),
                 widgets.HBox([c.title, c.file_name, c.naming], layout=_row(align="center")),
@@ -214,7 +227,7 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
                 c.summary,
                 msg["plan"],
                 c.plot,
-                widgets.HBox([c.render, c.progress, c.status], layout=_row(align="center")),
+                widgets.HBox([c.render, c.live, c.progress, c.status], layout=_row(align="center")),
                 msg["render"],
                 c.audio,
                 c.chapters,
@@ -297,6 +310,14 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
                 icon="play",
                 button_style="primary",
                 tooltip="Speak the routine and write the MP3",
+            ),
+            live=widgets.Checkbox(
+                value=True,
+                description="Live preview",
+                indent=False,
+                tooltip="The player follows each change by itself, once every cue has been spoken "
+                "(is in the cue cache): no voice is asked and nothing is written to your audio folder",
+                layout=widgets.Layout(width="auto", margin="0 8px"),
             ),
             progress=widgets.IntProgress(
                 value=0, min=0, max=1, layout=widgets.Layout(width="220px", visibility="hidden")
@@ -412,6 +433,8 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
             # because an exception in a widget's own link would be lost in the kernel's log
             widgets.dlink((owner, name), (widget, "value"))
             widget.observe(self._setter(owner, name, slot), names="value")
+        widgets.link((self.live, "enabled"), (c.live, "value"))
+        self.live.observe(self._live_state, names=["state", "why"])
         widgets.dlink((m, "slug"), (c.file_name, "value"))
         c.file_name.observe(self._file_name_typed, names="value")
         for settings in m.exercises.values():
@@ -429,6 +452,7 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
 
     def _setter(self, owner: Any, name: str, slot: str) -> Callable[[Mapping[str, Any]], None]:
         def set_value(change: Mapping[str, Any]) -> None:
+            self._changed_at = slot
             with self._reporting(f"changing {name}", slot):
                 setattr(owner, name, change["new"])
 
@@ -532,6 +556,10 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
     # -- messages ------------------------------------------------------------------------------
 
     _shown_message: str | None = None
+    #: What the status line said when the player got its track (said again when it is current again).
+    _player_says = ""
+    #: Where the last live preview's failure is shown, until a preview succeeds.
+    _preview_error_at: str | None = None
 
     @contextlib.contextmanager
     def _reporting(self, doing: str, slot: str) -> Iterator[None]:
@@ -608,6 +636,7 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
 
     def _render(self, _button: widgets.Button) -> None:
         c = self.controls
+        ticket = self.live.supersede()  # a preview on its way must not replace what Render makes
         self._clear()
         self._shown_problem = None
         c.render.disabled = True
@@ -619,11 +648,13 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
             with self._reporting("rendering", "render"):
                 result = self.model.render(self.out_dir, on_progress=WidgetProgress(c.progress, c.status))
                 self._show(result)
+                self.live.rendered(ticket)
                 done = True
         finally:
             c.render.disabled = bool(self.model.problem)
             if not done:
                 self._clear_result()
+                self.live.cleared()
                 c.progress.bar_style = "danger"
                 c.progress.layout.visibility = "hidden"  # an empty red bar says nothing
                 c.status.value = "<b style='color:#a4262c'>Not rendered.</b> Why, just below:"
@@ -649,6 +680,7 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
             f"Rendered {words.clock(result.timeline.duration_ms)} in {result.seconds:.1f} s, "
             f"{size_text(result.size_bytes)}. Voice: {result.voice} ({result.voice_reason})."
         )
+        self._player_says = c.status.value
         c.chapters.value = "<b>Chapters</b>" + chapters_table(result.timeline)
         links = "".join(
             f"<li>{escape(label)}: {file_link(path)}</li>" for label, path in output_files(result.manifest)
@@ -658,6 +690,64 @@ class RoutineBuilder(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
         c.downloads.outputs = (
             {"output_type": "display_data", "data": {"text/html": html, "text/plain": text}, "metadata": {}},
         )
+
+    # -- live preview (notebook/live.py; these run in the preview's thread) ----------------------
+
+    def _live_state(self, _change: Mapping[str, Any]) -> None:
+        """Say beside Render what the player holds while the routine changes."""
+        c = self.controls
+        state = self.live.state
+        if state == "updating":
+            c.progress.layout.visibility = "hidden"
+            c.status.value = f"<span style='{_GREY}'>Updating the player\u2026</span>"
+        elif state == "current" and self._player_says:
+            c.status.value = self._player_says  # changed back: the player has it after all
+        elif state == "behind":
+            c.progress.layout.visibility = "hidden"
+            c.status.value = (
+                "<b style='color:#8a5300'>The player has the routine from before your last change.</b> "
+                + escape(self.live.why)
+            )
+
+    def _show_preview(self, preview: Preview) -> None:
+        """A live preview of the routine as it is now: into the player, with its chapters."""
+        c = self.controls
+        result = preview.result
+        c.audio.value = preview.audio
+        c.audio.layout.display = None
+        c.progress.layout.visibility = "hidden"
+        c.status.value = escape(
+            f"Live preview: {words.clock(result.timeline.duration_ms)}, made in {result.seconds:.1f} s "
+            f"from the cue cache. Render writes it as {self.model.slug}.mp3."
+        )
+        self._player_says = c.status.value
+        c.chapters.value = "<b>Chapters</b>" + chapters_table(result.timeline)
+        note = (
+            f"A live preview is not kept: press Render to write {self.model.slug}.mp3 and its files "
+            f"into {self.out_dir}."
+        )
+        c.downloads.outputs = (
+            {
+                "output_type": "display_data",
+                "data": {"text/html": f"<span style='{_GREY}'>{escape(note)}</span>", "text/plain": note},
+                "metadata": {},
+            },
+        )
+        if self._preview_error_at is not None and self._shown_message == self._preview_error_at:
+            self._clear(self._preview_error_at)  # an older preview's failure no longer holds
+        self._preview_error_at = None
+
+    def _preview_failed(self, error: Exception) -> None:
+        """A failed live preview takes the earlier track away and says why beside what was changed."""
+        c = self.controls
+        self._clear_result()
+        c.progress.layout.visibility = "hidden"
+        c.status.value = (
+            "<b style='color:#a4262c'>The player was not updated.</b> Why, beside what you changed:"
+        )
+        self._preview_error_at = self._changed_at
+        with self._reporting("updating the live preview", self._changed_at):
+            raise error
 
     def _save(self, _button: widgets.Button) -> None:
         c = self.controls
