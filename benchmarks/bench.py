@@ -11,10 +11,17 @@
 - a cold build with Piper in an empty cue cache: engine calls against distinct cues, and seconds
   of speech per second of synthesis;
 - peak memory (the child's peak RSS) of each build;
-- the notebook path: the routine builder's recompute after a slider change.
+- the notebook path: the routine builder's recompute after a slider change;
+- issue 13 (``--cli``): warm builds with espeak-ng and Piper from the command line (process start
+  to exit; each path by name where ``--encoder`` exists) and in process, on the PCM path and the
+  frame back end, beside the encode floor and optionally older code (``--baseline``), and cold
+  Piper builds on both paths;
+- issue 13 (``--pesq``): the delivered voice, decoded, scored with PESQ-WB against the raw engine
+  output, both paths at three formats.
 
-Timed figures are medians of ``--repeat`` runs. Nothing here runs inside ``make test``; a smoke
-test runs ``--quick`` on a tiny routine to check that this script works.
+Timed figures are medians of ``--repeat`` runs. Nothing here runs inside ``make test``; smoke
+tests run ``--quick`` (and ``--cli``/``--pesq --quick``) on a tiny routine to check that this script
+works.
 """
 
 from __future__ import annotations
@@ -455,8 +462,7 @@ def _cli_row(
         return _run_child([*args, encoder] if encoder else args, code_env)
 
     _say(f"{voice}: {label}: filling the cue cache")
-    cli()
-    child("frames")  # makes and keeps every cue's frames (the first build at a format)
+    child("frames")  # speaks every cue and makes every sound's frames, all kept in the cue cache
     _say(f"{voice}: {label}: warm, command line and in process, PCM path and frames, now")
     now_cli = [cli() for _ in range(repeat)]
     pcm_cli = [cli(["--encoder", "pcm"]) for _ in range(repeat)] if has_encoder else []
