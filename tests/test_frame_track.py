@@ -13,7 +13,6 @@ import pyloudnorm
 import pytest
 
 from stretchcast.content import Routine
-from stretchcast.errors import UsageError
 from stretchcast.pipeline import BuildOptions, build
 from stretchcast.sound import frame_cache, frame_track, frames
 from stretchcast.sound import signal as audio
@@ -189,9 +188,3 @@ def test_build_with_the_frame_back_end(tmp_path: Path, drill: Callable[[str], Ro
         cache=CueCache(tmp_path / "cache"),
     )
     assert again.mp3.read_bytes() == result.mp3.read_bytes()
-
-
-def test_frames_refuse_split_tracks() -> None:
-    """Split tracks need the PCM path: asking for both is a usage error that says what to do."""
-    with pytest.raises(UsageError, match="split"):
-        BuildOptions(split=True, encoder="frames")
