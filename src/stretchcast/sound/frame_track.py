@@ -1,7 +1,7 @@
 """A timeline written as an MP3 from frames: each distinct sound mastered and encoded once.
 
-This is the frame back end's audio half (issue 13); builds do not use it yet (see
-docs/ARCHITECTURE.md, "The frame back end (issue 13): what is built and what is not").
+This is the frame back end's audio half (issue 13), the default for builds (see
+docs/ARCHITECTURE.md, "The frame back end: what is built and what is not").
 
 - **Mastering without a master pass.** Each distinct sound (a cue at its event gain, a chime) is
   raised by one fixed gain, :data:`FRAME_GAIN_DB`, and limited on its own to the same ceiling

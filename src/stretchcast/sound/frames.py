@@ -22,8 +22,9 @@ encoded apart restarts the encoder's pattern and may leave the stream one byte u
 so a track stays within a few bytes of the line (at most 3 behind, back to 0 at the end, over
 1,000 blocks placed at random gaps of 3 to 60 frames): under a millisecond of duration estimate.
 
-Not yet used by builds: what still stands between this and a back end is in docs/ARCHITECTURE.md,
-"The frame back end (issue 13): what is built and what is not".
+Builds use it by default (``output.track``; split tracks are cut from its frames by
+``sound.frame_split``); what is left is in docs/ARCHITECTURE.md, "The frame back end: what is
+built and what is not".
 """
 
 from __future__ import annotations
