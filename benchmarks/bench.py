@@ -412,8 +412,8 @@ def run_cli(  # noqa: PLR0917 - the run's settings, passed through
             cli_build(spec, routines_dir, voice, work / "prime", voice_env)
             _say(f"{voice}: {label}: warm, command line and in process, now and baseline")
             now_cli = [cli_build(spec, routines_dir, voice, work / "cli", voice_env) for _ in range(repeat)]
-            now = [
-                _run_child(["warm", spec, str(routines_dir), str(work / "out"), voice], voice_env)
+            now = [  # the PCM path, beside the baseline's (the default is frames: the command line's)
+                _run_child(["warm", spec, str(routines_dir), str(work / "out"), voice, "pcm"], voice_env)
                 for _ in range(repeat)
             ]
             frames_args = ["warm", spec, str(routines_dir), str(work / "frames"), voice, "frames"]
@@ -477,10 +477,11 @@ def report_cli(rows: Sequence[CliRow], cold: dict[str, Any], *, baseline: str | 
         "code before this work, run with PYTHONPATH on the same cue cache). Command line: "
         "`stretchcast build ROUTINE --voice VOICE`, process start to exit (imports, voice check, "
         "build). In process: `build()` alone. The encode floor is the track's PCM encoded again in "
-        "one call. Peak RSS is the in-process build's child. Mono MP3, 22050 Hz, 64 kbit/s. Every "
-        "build used the PCM path (the default) except the *frames* columns: the same build with "
-        '`BuildOptions(encoder="frames")`, its frames already in the cue cache (not yet on the '
-        "command line).",
+        "one call. Peak RSS is the in-process build's child. Mono MP3, 22050 Hz, 64 kbit/s. The "
+        "command line uses the default (*now*: `--encoder auto`, which writes from frames; *before*: "
+        'the PCM path); in process *now* is `BuildOptions(encoder="pcm")` beside *before*, and the '
+        '*frames* columns are the same build with `BuildOptions(encoder="frames")`, its frames '
+        "already in the cue cache.",
         "",
         "| voice | routine | minutes | encode floor s | command line s (before) | command line / floor "
         "| in process s (before) | in process / floor | sounds limited | peak RSS MB (before) "
