@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pyloudnorm
 import pytest
 
 from stretchcast.content import Routine
@@ -17,6 +18,7 @@ from stretchcast.output import track as tracks
 from stretchcast.output.manifest import VoiceInfo
 from stretchcast.pipeline import BuildOptions, build
 from stretchcast.sound import frame_split, frame_track, frames, mp3
+from stretchcast.sound import signal as audio
 from stretchcast.sound.cues import CueSet
 from stretchcast.sound.layout import ms_to_samples
 from stretchcast.testing import FakeVoice
@@ -96,7 +98,8 @@ def test_split_tracks_are_the_whole_tracks_samples(
     tmp_path: Path, drill: Callable[[str], Routine], rate: int, bitrate: int
 ) -> None:
     """By default split tracks come from the frames: each decodes to the manifest's length, to the
-    whole track's samples over its span, and its speech where the manifest says, within 1 ms."""
+    whole track's samples over its span, its speech where the manifest says (within 1 ms), and its
+    loudness and peak as its manifest entry predicts."""
     routine = drill("short")
     options = BuildOptions(out_dir=tmp_path / "out", split=True, sample_rate=rate, bitrate=bitrate)
     result = build(routine, voice=FakeVoice(), options=options, cache=CueCache(tmp_path / "cache"))
@@ -127,8 +130,10 @@ def test_split_tracks_are_the_whole_tracks_samples(
                 lo = max(0, at - rate // 20)
                 heard = lo + first_loud(decoded[lo : at + len(pcm)], threshold * 0.95)
                 assert abs(heard - (at + first_loud(pcm, threshold))) <= rate // 1000, (name, event.text)
-            assert entry["loudness_lufs"] == pytest.approx(-16.0, abs=1.0)
-            assert entry["true_peak_dbtp"] <= -1.0
+            lufs = pyloudnorm.Meter(rate).integrated_loudness(decoded.astype(np.float64))
+            assert entry["loudness_lufs"] == pytest.approx(lufs, abs=0.1), name  # predicted from its sounds
+            assert lufs == pytest.approx(-16.0, abs=1.0), name
+            assert audio.true_peak_db(decoded) <= entry["true_peak_dbtp"] <= -1.0, name
 
 
 def test_grid_moves_sounds_later_and_the_manifest_says_so(
@@ -228,3 +233,28 @@ def test_cuts_only_where_the_frames_stand_alone(rate: int = 22050, bitrate: int 
     touching = _prepared(blocks, sounds, [0, blocks[0].size], length, rate, bitrate)
     with pytest.raises(frame_split.CutError, match="too close"):
         frame_split.cut(touching, blocks[0].size * spf + frames.LEAD - 1, length)
+
+
+def test_auto_takes_pcm_when_a_split_track_cannot_be_cut(
+    tmp_path: Path, drill: Callable[[str], Routine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If a split track could not be cut from the frames, auto writes the whole build by PCM and says
+    which track and why; frames asked for are refused before anything is written."""
+
+    def cannot(*_args: object) -> frame_split.Cut:
+        raise frame_split.CutError("a sound plays across 0:45.429")
+
+    monkeypatch.setattr(frame_split, "cut", cannot)
+    options = BuildOptions(out_dir=tmp_path / "auto", split=True)
+    result = build(drill("short"), voice=FakeVoice(), options=options)
+    assert result.extra["encoder"] == "pcm" and len(result.split) == 2
+    assert result.extra["encoder_reason"] == (
+        "auto: split track 1 cannot be cut from the frames: a sound plays across 0:45.429"
+    )
+    with pytest.raises(UsageError, match="split track 1 cannot be cut"):
+        build(
+            drill("short"),
+            voice=FakeVoice(),
+            options=BuildOptions(out_dir=tmp_path / "f", split=True, encoder="frames"),
+        )
+    assert not (tmp_path / "f").exists()
