@@ -8,7 +8,8 @@ from stretchcast.pipeline import ENCODERS, BuildResult
 
 HELP = (
     "how the MP3 is written: frames (each sound encoded once, kept in the cue cache, and its MP3 "
-    "frames reused: fast rebuilds; sounds start on the MP3 frame grid, up to 26 ms later), pcm "
+    "frames reused: fast rebuilds; sounds move onto the MP3 frame grid, tens of milliseconds "
+    "later, and the manifest and captions give those times), pcm "
     "(the whole track mastered and encoded in one pass: slower, every sound exactly on time), "
     "or auto (default: frames whenever they can write the track, else pcm, saying why)"
 )
