@@ -174,6 +174,8 @@ def write(
             )
         if encoder == "auto":
             reason = f"auto: {problem}" if problem else "auto: no sounds overlap"
+            if problem:
+                log.info("the PCM path writes %s: %s", slug, problem)
     if frame_plan is not None:
         timeline = frame_plan.timeline
     parts = sections(timeline) if split else []
