@@ -65,6 +65,27 @@ class TestCommands:
         manifest = json.loads((tmp_path / "gentle.json").read_text())
         assert len(manifest["split"]) == 4 and manifest["tags"]["year"] == 2031
         assert str(ID3(tmp_path / "gentle.mp3")["TDRC"].text[0]) == "2031"
+        # the default back end, split tracks and all, and the summary says so
+        assert manifest["audio"]["encoder"] == "frames"
+        assert "Audio: each sound's MP3 frames, encoded once (frames; auto: no sounds overlap)" in out
+
+    def test_build_encoder_pcm(self, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+        """--encoder pcm masters and encodes the whole track, and the summary and manifest say so."""
+        code, out, _ = run(
+            capsys, "build", "gentle", "--voice", "fake", "--encoder", "pcm", "-o", str(tmp_path)
+        )
+        assert code == 0
+        assert "Audio: the whole track mastered and encoded (pcm; asked for)" in out
+        assert json.loads((tmp_path / "gentle.json").read_text())["audio"]["encoder"] == "pcm"
+
+    def test_build_help_names_every_encoder(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """build --help says what frames, pcm and auto each do."""
+        with pytest.raises(SystemExit):
+            main(["build", "--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        assert "--encoder {auto,frames,pcm}" in text
+        for said in ("frames (each sound encoded once", "pcm (the whole track mastered", "or auto (default"):
+            assert said in text
 
 
 class TestBadInput:
@@ -116,10 +137,13 @@ class TestBadInput:
         assert not (tmp_path / "out").exists()
 
     def test_argparse_errors_exit_2(self, capsys: pytest.CaptureFixture[str]) -> None:
-        """An unknown option is a usage error with exit code 2."""
+        """An unknown option, or an encoder that is not one of the three, is a usage error with exit code 2."""
         with pytest.raises(SystemExit) as exc:
             main(["build", "--colour"])
         assert exc.value.code == 2
+        with pytest.raises(SystemExit) as exc:
+            main(["build", "--encoder", "lame"])
+        assert exc.value.code == 2 and "choose from 'auto', 'frames', 'pcm'" in capsys.readouterr().err
 
 
 class TestListJson:

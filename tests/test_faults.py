@@ -30,7 +30,7 @@ from stretchcast.content import Collection, load_routine
 from stretchcast.errors import VoiceError
 from stretchcast.output import files as export
 from stretchcast.pipeline import BuildOptions, build
-from stretchcast.sound import mp3
+from stretchcast.sound import frames, mp3
 from stretchcast.testing import FakeVoice
 from stretchcast.voices.base import Speech
 from stretchcast.voices.cache import CACHE_ENV
@@ -352,17 +352,25 @@ class TestInterrupts:
         assert snapshot(out) == before
         assert_clean(out, cache_dir)
 
+    @pytest.mark.parametrize("encoder", ["auto", "pcm"])
     def test_during_encoding(
-        self, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+        self,
+        tmp_path: Path,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+        encoder: str,
     ) -> None:
-        """Ctrl-C while the MP3 is encoded: exit 130, old files intact, nothing partial."""
+        """Ctrl-C while the MP3 is written (from frames, or encoded): exit 130, old files intact, nothing partial."""
         out, before = self._previous(tmp_path, capsys)
 
-        def interrupted(self: mp3.Mp3Writer, samples: object) -> None:
+        def interrupted(self: object, *args: object) -> None:
             raise KeyboardInterrupt
 
-        monkeypatch.setattr(mp3.Mp3Writer, "write", interrupted)
-        code, err = run(capsys, "build", "gentle", "--voice", "fake", "-o", str(out))
+        if encoder == "pcm":
+            monkeypatch.setattr(mp3.Mp3Writer, "write", interrupted)
+        else:  # the default writes from frames
+            monkeypatch.setattr(frames.FrameWriter, "place", interrupted)
+        code, err = run(capsys, "build", "gentle", "--voice", "fake", "--encoder", encoder, "-o", str(out))
         assert code == 130 and "interrupted" in err
         assert snapshot(out) == before
         assert_clean(out)

@@ -14,7 +14,6 @@ import pytest
 
 from stretchcast.content import Routine
 from stretchcast.content.pronunciation import NONE, Pronunciations
-from stretchcast.errors import UsageError
 from stretchcast.pipeline import BuildOptions, build
 from stretchcast.sound import frame_cache, frame_track, frames, master, mp3
 from stretchcast.sound import signal as audio
@@ -109,10 +108,10 @@ def _build(
     made = 0
     real = frame_track.make_sound
 
-    def counting(*args: Any) -> frame_track.Sound:
+    def counting(*args: Any, **kwargs: Any) -> frame_track.Sound:
         nonlocal made
         made += 1
-        return real(*args)
+        return real(*args, **kwargs)
 
     monkeypatch.setattr("stretchcast.sound.frame_cache.make_sound", counting)
     buf = io.BytesIO()
@@ -213,12 +212,6 @@ def test_build_with_the_frame_back_end(tmp_path: Path, drill: Callable[[str], Ro
     assert again.mp3.read_bytes() == result.mp3.read_bytes()
 
 
-def test_frames_refuse_split_tracks() -> None:
-    """Split tracks need the PCM path: asking for both is a usage error that says what to do."""
-    with pytest.raises(UsageError, match="split"):
-        BuildOptions(split=True, encoder="frames")
-
-
 def test_sparse_energy_gives_the_loudness_of_the_full_energy(drill: Callable[[str], Routine]) -> None:
     """The loudness read from energies kept every 16 samples is within 0.001 LU of the one from every sample."""
     routine = drill("short")
@@ -246,3 +239,29 @@ def test_sparse_energy_gives_the_loudness_of_the_full_energy(drill: Callable[[st
     )
     dense = master.placed_loudness(lay, lambda s, positions: full[s][positions])
     assert sparse == pytest.approx(dense + mp3.DECODED_GAIN_DB, abs=0.001)
+
+
+def test_voices_lifted_differently_keep_their_own_sounds(
+    tmp_path: Path, drill: Callable[[str], Routine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sounds made at another lift (Piper's) are kept apart, chimes too: switching voices back remakes nothing."""
+    assert frame_track.lift_for("piper") < frame_track.lift_for("espeak") == frame_track.FRAME_GAIN_DB
+    cache = CueCache(tmp_path / "cache")
+    cues, timeline = _short(drill, cache)
+    made = 0
+    real = frame_track.make_sound
+
+    def counting(*args: Any, **kwargs: Any) -> frame_track.Sound:
+        nonlocal made
+        made += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("stretchcast.sound.frame_cache.make_sound", counting)
+    counts = []
+    for lift in (5.5, 5.0, 5.5, 5.0):
+        made = 0
+        maker = frame_cache.maker(cache, cues, 22050, 64, lift_db=lift)
+        written = frame_track.write(timeline, cues, 22050, 64, io.BytesIO(), make=maker, lift_db=lift)
+        counts.append(made)
+        assert written.measured.loudness_lufs == pytest.approx(-16.0, abs=1.0)
+    assert counts[0] == counts[1] > 0 and counts[2:] == [0, 0]

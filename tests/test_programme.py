@@ -194,6 +194,9 @@ def test_one_command_builds_a_track_per_week_with_its_manifest(built: Path) -> N
         manifest = json.loads((folder / entry["manifest"]).read_text())
         decoded = decode(folder / entry["file"])
         assert abs(decoded.duration_ms - manifest["duration_ms"]) < 30
+        assert (
+            len(decoded.samples) == manifest["audio"]["samples"] and manifest["audio"]["encoder"] == "frames"
+        )
         assert (folder / manifest["captions"]).is_file() and (folder / manifest["cover"]["file"]).is_file()
     assert data["sessions_per_week"] == 4
 
@@ -363,3 +366,16 @@ def test_programme_names_are_found_as_routines_are(
     assert main(["programme", "show", "six-\x1b[2Jweeks"]) == 2
     err = capsys.readouterr().err
     assert "there is no programme called 'six-\\x1b[2Jweeks'" in err and "\x1b" not in err
+
+
+def test_programme_build_takes_the_encoder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`programme build --encoder pcm` writes every week by the PCM path and says so beside each week."""
+    path = tmp_path / "three.yaml"
+    assert main(["programme", "new", str(path), "--to", "standard", "--weeks", "3"]) == 0
+    out = tmp_path / "out"
+    assert main(["programme", "build", str(path), "--voice", "fake", "--encoder", "pcm", "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("(pcm; asked for)") == 3
+    manifests = sorted(out.rglob("week-*.json"))
+    assert len(manifests) == 3
+    assert all(json.loads(m.read_text())["audio"]["encoder"] == "pcm" for m in manifests)

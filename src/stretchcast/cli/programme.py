@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from stretchcast.cli import voices as voice_commands
+from stretchcast.cli.encoder import add_encoder_option, encoder_used
 from stretchcast.content import Collection, load_collection, load_routine, words
 from stretchcast.content.programme import (
     SESSIONS_RANGE,
@@ -72,6 +73,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p_build.add_argument("--offline", action="store_true", help="never use the network")
     p_build.add_argument("--sample-rate", type=int, default=DEFAULT_SAMPLE_RATE, metavar="HZ")
     p_build.add_argument("--bitrate", type=int, default=DEFAULT_BITRATE, metavar="KBPS")
+    add_encoder_option(p_build)
     p_build.add_argument(
         "-q", "--quiet", action="store_true", help="print only the programme manifest's path"
     )
@@ -165,7 +167,9 @@ def _new(args: argparse.Namespace) -> int:
 def _build(args: argparse.Namespace) -> int:
     collection = _collection(args)
     programme = load_programme(collection, args.programme)
-    options = BuildOptions(out_dir=args.out, sample_rate=args.sample_rate, bitrate=args.bitrate)
+    options = BuildOptions(
+        out_dir=args.out, sample_rate=args.sample_rate, bitrate=args.bitrate, encoder=args.encoder
+    )
     check_writable(args.out)
     choice = choose_voice(
         args.voice or "auto", offline=args.offline, settings=voice_commands.settings_from(args)
@@ -177,7 +181,8 @@ def _build(args: argparse.Namespace) -> int:
     def on_week(week: Week, result: BuildResult) -> None:
         if not args.quiet:
             print(
-                f"  week {week.number:>2}: {words.clock(result.timeline.duration_ms):>6}  {result.mp3}",
+                f"  week {week.number:>2}: {words.clock(result.timeline.duration_ms):>6}  {result.mp3}"
+                f"  ({encoder_used(result)})",
                 flush=True,
             )
 

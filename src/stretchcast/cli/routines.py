@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from stretchcast.cli import voices as voice_commands
+from stretchcast.cli.encoder import add_encoder_option, encoder_line
 from stretchcast.cli.progress import TerminalProgress
 from stretchcast.content import (
     Collection,
@@ -155,6 +156,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="KBPS",
         help="MP3 bitrate, constant (default: 64)",
     )
+    add_encoder_option(p_build)
     p_build.add_argument(
         "--split",
         action="store_true",
@@ -354,6 +356,7 @@ def _build(args: argparse.Namespace, routine: Routine) -> int:
         name=args.name,
         split=args.split,
         year=args.year,
+        encoder=args.encoder,
     )
     if args.url is not None and not args.url.startswith(("http://", "https://")):
         raise UsageError(f"--url {args.url} is not a web address", fix="Give the address serve prints.")
@@ -400,6 +403,7 @@ def _build(args: argparse.Namespace, routine: Routine) -> int:
         f"{result.cues_synthesized + result.cues_cached} cues ({result.cues_synthesized} new, "
         f"{result.cues_cached} from the cache), in {result.seconds:.1f} s"
     )
+    print(encoder_line(result))
     print(f"Manifest: {result.manifest.resolve()}")
     if result.playlist:
         print(f"Playlist: {result.playlist.resolve()} ({len(result.split)} tracks)")

@@ -6,6 +6,12 @@ and last the JSON manifest that names them all. Split tracks are cut from the sa
 at the chapter boundaries (silence), so they share its level and play back to back without a gap;
 the welcome opens the first and the finish closes the last.
 
+Two back ends write the audio (``encoder``): "frames" writes each distinct sound's MP3 frames,
+encoded once and kept in the cue cache, with silent frames between (``sound.frame_track``; split
+tracks are cut from the same frames, ``sound.frame_split``); "pcm" masters the whole track and
+encodes it. "auto", the default, takes frames whenever they can write the track: always, unless
+sounds overlap or a split track cannot be cut at its chapter (then PCM, and the reason is kept).
+
 The audio is never held whole: the tags are written first, then the mastered track is streamed
 through the encoders straight into the staged files (see ``sound.master`` and ``sound.encode``).
 """
@@ -13,6 +19,7 @@ through the encoders straight into the staged files (see ``sound.master`` and ``
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import re
 from collections.abc import Callable
@@ -21,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from stretchcast.content import Routine, words
+from stretchcast.errors import UsageError
 from stretchcast.output import captions
 from stretchcast.output.cover import Cover, Segment, render_cover
 from stretchcast.output.files import OutputSet, exclusive, interrupts_deferred, remove_stale
@@ -37,7 +45,7 @@ from stretchcast.output.manifest import (
 )
 from stretchcast.output.playlist import m3u8
 from stretchcast.output.tags import Tags, id3_bytes
-from stretchcast.sound import encode, frame_cache, frame_track, layout, master, mp3
+from stretchcast.sound import encode, frame_cache, frame_split, frame_track, layout, master, mp3
 from stretchcast.sound.cues import CueSet
 from stretchcast.timeline import Chapter, Timeline
 from stretchcast.version import __version__
@@ -73,6 +81,7 @@ class Written:
     size_bytes: int
     timeline: Timeline | None = None  # as decoders play it (the frame back end moves events to its grid)
     encoder: str = "pcm"
+    encoder_reason: str = ""  # why this back end wrote the track (for "auto": why not frames)
 
 
 def sections(timeline: Timeline) -> list[Section]:
@@ -141,23 +150,34 @@ def write(
     split: bool = False,
     year: int | None = None,
     voice: VoiceInfo,
-    encoder: str = "pcm",
+    encoder: str = "auto",
 ) -> Written:
     """Master, encode and write every file of the build into ``out_dir``; returns what was written.
 
     ``cues`` is the prepared cue audio (a ``CueSet``); ``voice`` is what the manifest says about
     the voice. Nothing in ``out_dir`` changes unless every file is ready; then files a previous
     build left that this one does not make (old split tracks, a playlist) are removed.
-    ``encoder`` "frames" writes the track from each cue's MP3 frames (``sound.frame_track``; no
-    split tracks) and the manifest, captions and chapters give the times its grid moved events to.
+    ``encoder`` "frames" writes the track from each cue's MP3 frames (``sound.frame_track``) and
+    the manifest, captions and chapters give the times its grid moved events to; "pcm" masters
+    and encodes the whole track; "auto" is frames where they can write the track, else PCM.
     """
+    if encoder not in {"auto", "frames", "pcm"}:
+        raise ValueError(f"unknown encoder {encoder!r}")
     frame_plan: frame_track.Prepared | None = None
-    if encoder == "frames":
-        if split:
-            raise ValueError("the frame back end writes no split tracks")
-        frame_plan = frame_track.prepare(
-            timeline, cues, sample_rate, bitrate, make=_frame_maker(cues, sample_rate, bitrate)
-        )
+    frame_cuts: list[frame_split.Cut] = []
+    reason = "asked for"
+    if encoder != "pcm":
+        frame_plan, frame_cuts, problem = _frames_for(timeline, cues, sample_rate, bitrate, split)
+        if problem and encoder == "frames":
+            raise UsageError(
+                f"the frame back end cannot write this track: {problem}",
+                fix="Leave the encoder to auto, or use pcm.",
+            )
+        if encoder == "auto":
+            reason = f"auto: {problem}" if problem else "auto: no sounds overlap"
+            if problem:
+                log.info("the PCM path writes %s: %s", slug, problem)
+    if frame_plan is not None:
         timeline = frame_plan.timeline
     parts = sections(timeline) if split else []
     cuts = [
@@ -220,10 +240,14 @@ def write(
                 path = split_dir / name
                 part_fp = open_files.enter_context(files.stream(path))
                 part_fp.write(id3_bytes(tags, part.chapters, cover))
-                writers.append((start, end, mp3.Mp3Writer(part_fp, sample_rate, bitrate)))
                 split_paths.append(path)
-                assert mastered is not None  # split tracks are written by the PCM path only
-                measured = master.section_measurement(mastered, start, end, bitrate)
+                if frame_plan is not None:  # the whole track's own frames, cut at the chapter
+                    frame_split.write(frame_plan, frame_cuts[n - 1], part_fp)
+                    measured = frame_split.measurement(frame_plan, frame_cuts[n - 1])
+                else:
+                    assert mastered is not None
+                    writers.append((start, end, mp3.Mp3Writer(part_fp, sample_rate, bitrate)))
+                    measured = master.section_measurement(mastered, start, end, bitrate)
                 split_entries.append(
                     SplitInfo(
                         file=f"{slug}/{name}",
@@ -318,7 +342,36 @@ def write(
         size_bytes=whole_bytes,
         timeline=timeline,
         encoder="frames" if frame_plan is not None else "pcm",
+        encoder_reason=reason,
     )
+
+
+def _frames_for(
+    timeline: Timeline, cues: layout.CuePeaks, sample_rate: int, bitrate: int, split: bool
+) -> tuple[frame_track.Prepared | None, list[frame_split.Cut], str]:
+    """The track on the frame grid and its split tracks' cuts, or why frames cannot write it."""
+    sounding = [e for e in timeline.events if e.kind != "silence" and e.text is not None]
+    for before, after in itertools.pairwise(sounding):
+        if after.start_ms < before.end_ms:  # the grid plays one sound at a time
+            return None, [], f"sounds overlap at {words.clock(after.start_ms)}"
+    lift = frame_track.lift_for(cues.voice.name) if isinstance(cues, CueSet) else frame_track.FRAME_GAIN_DB
+    prepared = frame_track.prepare(
+        timeline,
+        cues,
+        sample_rate,
+        bitrate,
+        make=_frame_maker(cues, sample_rate, bitrate, lift),
+        lift_db=lift,
+    )
+    cuts = []
+    for n, part in enumerate(sections(prepared.timeline) if split else [], start=1):
+        start = layout.ms_to_samples(part.start_ms, sample_rate)
+        end = layout.ms_to_samples(part.end_ms, sample_rate)
+        try:
+            cuts.append(frame_split.cut(prepared, start, end))
+        except frame_split.CutError as err:
+            return None, [], f"split track {n} cannot be cut from the frames: {err}"
+    return prepared, cuts, ""
 
 
 def routine_info(routine: Routine) -> RoutineInfo:
@@ -336,12 +389,12 @@ def routine_info(routine: Routine) -> RoutineInfo:
 
 
 def _frame_maker(
-    cues: layout.CuePeaks, sample_rate: int, bitrate: int
+    cues: layout.CuePeaks, sample_rate: int, bitrate: int, lift_db: float
 ) -> Callable[[frame_track.SoundKey], frame_track.Sound] | None:
     """Where the frame back end gets a sound: the cue cache when the cues come with one."""
     if not isinstance(cues, CueSet) or cues.cache is None:
         return None
-    return frame_cache.maker(cues.cache, cues, sample_rate, bitrate)
+    return frame_cache.maker(cues.cache, cues, sample_rate, bitrate, lift_db=lift_db)
 
 
 def routine_dict(routine: Routine) -> dict[str, Any]:

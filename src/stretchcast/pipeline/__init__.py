@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SAMPLE_RATE = 22050
 DEFAULT_BITRATE = 64
+ENCODERS = ("auto", "frames", "pcm")
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,8 @@ class BuildOptions:
     name: str | None = None  # output file stem; the routine's slug by default
     split: bool = False  # also one MP3 per exercise in <out_dir>/<name>/, and an .m3u8 of them
     year: int | None = None  # the year tag; the collection's year by default (never the clock's)
-    # "frames": the track from each cue's MP3 frames (sound.frame_track), "pcm": mastered and
-    # encoded whole; "auto" is "pcm" until the frame back end is finished (docs/ARCHITECTURE.md)
+    # "frames": the track from each sound's MP3 frames (sound.frame_track), "pcm": mastered and
+    # encoded whole; "auto": frames whenever they can write the track, else PCM (output.track)
     encoder: str = "auto"
 
     def __post_init__(self) -> None:
@@ -52,12 +53,8 @@ class BuildOptions:
                 f"--name {self.name!r} is not a plain file name",
                 fix=f"Use lower-case letters, digits and dashes, like '{example}'.",
             )
-        if self.encoder not in {"auto", "pcm", "frames"}:
-            raise UsageError(f"encoder {self.encoder!r} is not known", fix="Use auto, pcm or frames.")
-        if self.encoder == "frames" and self.split:
-            raise UsageError(
-                "the frame back end writes no split tracks", fix="Leave the encoder to auto for split tracks."
-            )
+        if self.encoder not in ENCODERS:
+            raise UsageError(f"--encoder {self.encoder} is not known", fix="Use auto, frames or pcm.")
         if self.year is not None and not 1900 <= self.year <= 2999:
             raise UsageError(f"--year {self.year} is not a year", fix="Use a four-digit year, like 2026.")
 
@@ -175,12 +172,13 @@ def build(
         split=options.split,
         year=options.year,
         voice=VoiceInfo(choice.voice.name, described, choice.reason),
-        encoder="frames" if options.encoder == "frames" else "pcm",
+        encoder=options.encoder,
     )
     on_progress("write", 1, 1)
     measured = written.whole.measured
     mastered = written.mastered
-    extra: dict[str, Any] = {"encoder": written.encoder}
+    # which back end wrote the track and why ("auto: sounds overlap at ..." when it fell back)
+    extra: dict[str, Any] = {"encoder": written.encoder, "encoder_reason": written.encoder_reason}
     if mastered is not None:
         extra |= {
             "gain_db": mastered.gain_db,

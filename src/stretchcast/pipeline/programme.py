@@ -112,6 +112,7 @@ def build_programme(
             name=week.name,
             split=base.split,
             year=base.year,
+            encoder=base.encoder,
         )
         result = build(week.routine, voice=voice, offline=offline, options=week_options, cache=cache)
         results.append(result)

@@ -55,25 +55,53 @@ _MAGIC = b"SCFB"
 TONE_IDENTITY: Identity = {"engine": "tone"}
 
 
-def _name(base: Path, rate: int, bitrate: int, gain_db: float) -> Path:
-    gain = f"{round(gain_db * 100):+d}".replace("+", "p").replace("-", "m")
-    return base.with_name(f"{base.name.rsplit('.', 1)[0]}.frames{bitrate}_{gain}_v{FRAMES_FORMAT}")
+def _db(value: float) -> str:
+    return f"{round(value * 100):+d}".replace("+", "p").replace("-", "m")
+
+
+def _name(base: Path, rate: int, bitrate: int, gain_db: float, lift_db: float) -> Path:
+    stem = base.name.rsplit(".", 1)[0]
+    return base.with_name(f"{stem}.frames{bitrate}_{_db(gain_db)}_{_db(lift_db)}_v{FRAMES_FORMAT}")
 
 
 def frames_path(
-    cache: CueCache, identity: Identity, spoken: str, *, rate: int, bitrate: int, gain_db: float
+    cache: CueCache,
+    identity: Identity,
+    spoken: str,
+    *,
+    rate: int,
+    bitrate: int,
+    gain_db: float,
+    lift_db: float = FRAME_GAIN_DB,
 ) -> Path:
-    """Where the frames of the cue spoken as ``spoken`` at this format and event gain live."""
-    return _name(prepared_path(cache, identity, spoken, rate), rate, bitrate, gain_db)
+    """Where the frames of the cue spoken as ``spoken`` at this format, event gain and lift live."""
+    return _name(prepared_path(cache, identity, spoken, rate), rate, bitrate, gain_db, lift_db)
 
 
-def tone_path(cache: CueCache, name: str, samples: int, *, rate: int, bitrate: int, gain_db: float) -> Path:
-    """Where the frames of the chime ``name``, ``samples`` long, at this format and gain live."""
-    return _name(cache.path_for(TONE_IDENTITY, f"{name} {samples}"), rate, bitrate, gain_db)
+def tone_path(
+    cache: CueCache,
+    name: str,
+    samples: int,
+    *,
+    rate: int,
+    bitrate: int,
+    gain_db: float,
+    lift_db: float = FRAME_GAIN_DB,
+) -> Path:
+    """Where the frames of the chime ``name``, ``samples`` long, at this format, gain and lift live
+    (chimes are shared by every voice; a voice lifted otherwise has its own)."""
+    return _name(cache.path_for(TONE_IDENTITY, f"{name} {samples}"), rate, bitrate, gain_db, lift_db)
 
 
 def read_sound(
-    cache: CueCache, path: Path, *, source: tuple[int, int], rate: int, bitrate: int, gain_db: float
+    cache: CueCache,
+    path: Path,
+    *,
+    source: tuple[int, int],
+    rate: int,
+    bitrate: int,
+    gain_db: float,
+    lift_db: float = FRAME_GAIN_DB,
 ) -> Sound | None:
     """The sound kept at ``path`` if it was made, for this format and gain, from ``source``
     (CRC-32 and length of what it was made from); else None (a damaged or stale file is removed)."""
@@ -83,7 +111,7 @@ def read_sound(
         data = path.read_bytes()
     except OSError:
         return None
-    sound = _decode(data, source, rate, bitrate, gain_db)
+    sound = _decode(data, source, rate, bitrate, gain_db=gain_db, lift_db=lift_db)
     if sound is None:
         log.debug("cue cache: frames %s are stale or damaged; making them again", path.name)
         with contextlib.suppress(OSError):
@@ -100,6 +128,7 @@ def keep_sound(
     rate: int,
     bitrate: int,
     gain_db: float,
+    lift_db: float = FRAME_GAIN_DB,
 ) -> bool:
     """Keep ``sound``, made from ``source``, at ``path``; False if it cannot be kept."""
     if not cache.writable:
@@ -114,7 +143,7 @@ def keep_sound(
         rate,
         bitrate,
         gain_db,
-        FRAME_GAIN_DB,
+        lift_db,
         ENERGY_STRIDE,
         source[0],
         source[1],
@@ -136,7 +165,9 @@ def keep_sound(
     return True
 
 
-def _decode(data: bytes, source: tuple[int, int], rate: int, bitrate: int, gain_db: float) -> Sound | None:
+def _decode(
+    data: bytes, source: tuple[int, int], rate: int, bitrate: int, *, gain_db: float, lift_db: float
+) -> Sound | None:
     """The sound in ``data`` if it is whole and was made, for this format and gain, from ``source``."""
     size = _HEADER.size
     if len(data) < size:
@@ -152,7 +183,7 @@ def _decode(data: bytes, source: tuple[int, int], rate: int, bitrate: int, gain_
         magic != _MAGIC
         or fmt != FRAMES_FORMAT
         or (f_rate, f_bitrate, f_gain, f_frame_gain, stride)
-        != (rate, bitrate, gain_db, FRAME_GAIN_DB, ENERGY_STRIDE)
+        != (rate, bitrate, gain_db, lift_db, ENERGY_STRIDE)
         or (s_crc, s_size) != source
         or len(body) != 8 * n_energy + nbytes
         or crc != zlib.crc32(body, zlib.crc32(_HEADER.pack(*fields, 0)))
@@ -172,11 +203,14 @@ def _decode(data: bytes, source: tuple[int, int], rate: int, bitrate: int, gain_
     return Sound(block, samples, peak, energy)
 
 
-def maker(cache: CueCache, cues: CueSet, rate: int, bitrate: int) -> Callable[[SoundKey], Sound]:
+def maker(
+    cache: CueCache, cues: CueSet, rate: int, bitrate: int, *, lift_db: float = FRAME_GAIN_DB
+) -> Callable[[SoundKey], Sound]:
     """What ``frame_track.prepare`` calls for a sound it lacks: from the cache, else made and kept.
 
     A cue is kept under what its voice says (its prepared cue's name) and only when it plays
-    whole; a chime is kept by its name and length. A cue cut short is made, never kept.
+    whole; a chime is kept by its name and length. A cue cut short is made, never kept. Every
+    sound is lifted ``lift_db`` (``frame_track.lift_for`` the voice).
     """
 
     def make(key: SoundKey) -> Sound:
@@ -185,24 +219,36 @@ def maker(cache: CueCache, cues: CueSet, rate: int, bitrate: int) -> Callable[[S
         source: tuple[int, int] | None = None
         if kind == "tone":
             chime = tones.chime(text, n, rate)
-            where = tone_path(cache, text, n, rate=rate, bitrate=bitrate, gain_db=gain_db)
+            where = tone_path(cache, text, n, rate=rate, bitrate=bitrate, gain_db=gain_db, lift_db=lift_db)
             source = (zlib.crc32(chime.tobytes()), n)
         elif kind == "speech" and n == cues.length(text):
+            spoken = cues.spoken(text)
             where = frames_path(
-                cache, cues.identity, cues.spoken(text), rate=rate, bitrate=bitrate, gain_db=gain_db
+                cache, cues.identity, spoken, rate=rate, bitrate=bitrate, gain_db=gain_db, lift_db=lift_db
             )
             fingerprint = cues.fingerprint(text)
             source = (fingerprint, n) if fingerprint is not None else None
         if where is not None and source is not None:
-            found = read_sound(cache, where, source=source, rate=rate, bitrate=bitrate, gain_db=gain_db)
+            found = read_sound(
+                cache, where, source=source, rate=rate, bitrate=bitrate, gain_db=gain_db, lift_db=lift_db
+            )
             if found is not None:
                 return found
-        sound = make_sound(key, cues, rate, bitrate)
+        sound = make_sound(key, cues, rate, bitrate, lift_db=lift_db)
         if kind == "speech" and where is not None:
             fingerprint = cues.fingerprint(text)  # known now if reading the samples found the file
             source = (fingerprint, n) if fingerprint is not None else None
         if where is not None and source is not None:
-            keep_sound(cache, where, sound, source=source, rate=rate, bitrate=bitrate, gain_db=gain_db)
+            keep_sound(
+                cache,
+                where,
+                sound,
+                source=source,
+                rate=rate,
+                bitrate=bitrate,
+                gain_db=gain_db,
+                lift_db=lift_db,
+            )
         return sound
 
     return make

@@ -1,17 +1,18 @@
 """A timeline written as an MP3 from frames: each distinct sound mastered and encoded once.
 
-This is the frame back end's audio half (issue 13; docs/ARCHITECTURE.md, "The frame back end").
+This is the frame back end's audio half (issue 13), the default for builds (docs/ARCHITECTURE.md,
+"The frame back end: what is built and what is not").
 
 - **Mastering without a master pass.** Each distinct sound (a cue at its event gain, a chime) is
   raised by one fixed gain, :data:`FRAME_GAIN_DB`, and limited on its own to the same ceiling
   the PCM path holds the track's peaks to (the format's coding margin under -1.5 dBTP decoded).
   Cues are prepared at -20 LUFS each; the PCM path's master pass lifts them by 5.1 to 5.8 dB
-  (fake voice and espeak-ng layouts, the presets and the 60-minute routine) and Piper's by 5.1
-  dB (its peaks stand higher: the master limiter takes more back). The delivered voice's
-  PESQ-WB score follows how much the limiter takes off, so the gain is the lowest of those:
-  at 5.0 dB Piper's voice scores as the PCM path's (2.86 against 2.85, 40 cues; 5.5 dB scored
-  2.53) and every track lands within 0.7 LU of -16 LUFS decoded (espeak-ng's hour -16.6). A
-  sound mastered once serves every routine.
+  (fake voice and espeak-ng layouts, the presets and the 60-minute routine), so 5.5 dB lands
+  their tracks within 0.4 LU of -16 LUFS decoded. Piper's cues stand higher peaks, the master
+  limiter takes more back and its pass lifts them only 5.1 dB; the delivered voice's PESQ-WB
+  score follows how much the limiter takes off, so Piper's sounds are lifted 5.0 dB
+  (:func:`lift_for`: 2.86 against the PCM path's 2.85 over 40 cues, where 5.5 dB scored 2.53).
+  A sound mastered once serves every routine.
 - **The frame grid.** A sound can only start ``frames.LEAD`` samples after a frame boundary, and
   not before the previous sound's frames end, so each sounding event moves later by less than a
   frame (26 ms at 22.05 kHz) and the silences around it shrink or grow to match; holds and rests
@@ -35,7 +36,20 @@ from stretchcast.sound.layout import CueAudio, Layout, ms_to_samples
 from stretchcast.timeline import Event, Timeline
 from stretchcast.voices.base import Samples
 
-FRAME_GAIN_DB = 5.0  # every sound's gain: cue loudness -20 LUFS to about -16 LUFS decoded (see above)
+FRAME_GAIN_DB = 5.5  # every sound's gain: cue loudness -20 LUFS to about -16 LUFS decoded (see above)
+#: Engines whose cues the limiter works harder on, with the gain that keeps their voice's score
+#: (PESQ-WB, benchmarks) what the PCM path gives it; see :func:`lift_for`.
+ENGINE_GAIN_DB = {"piper": 5.0}
+
+
+def lift_for(engine: str) -> float:
+    """The gain every sound of a track spoken by ``engine`` is raised by (:data:`FRAME_GAIN_DB`, or
+    the engine's own where its peaks stand higher: Piper's cues are limited at 13 dB over their
+    loudness where espeak-ng's rarely reach it, so the master pass lifts Piper's track only 5.1 dB
+    and the per-sound secant at 5.5 dB took more off its peaks than the PCM path does)."""
+    return ENGINE_GAIN_DB.get(engine, FRAME_GAIN_DB)
+
+
 MAX_EXTRA_DB = (
     12.0  # (as master.MAX_BOOST_DB) the most a sound's gain is raised to give back what its limiting took
 )
@@ -49,8 +63,8 @@ def ceiling_dbtp(sample_rate: int, bitrate: int) -> float:
     return master.CEILING_DBTP - mp3.DECODED_GAIN_DB - master.coding_margin_db(sample_rate, bitrate)
 
 
-def master_sound(x: Samples, sample_rate: int, bitrate: int) -> Samples:
-    """``x`` :data:`FRAME_GAIN_DB` louder, its true peak limited to this format's ceiling.
+def master_sound(x: Samples, sample_rate: int, bitrate: int, *, lift_db: float = FRAME_GAIN_DB) -> Samples:
+    """``x`` ``lift_db`` louder (:func:`lift_for`), its true peak limited to this format's ceiling.
 
     Limiting takes loudness away with the peaks (4 to 5 dB of espeak-ng's at 44.1 kHz, where the
     coding margin is 4 dB: the track came out at -18 LUFS), so the gain is raised until the
@@ -62,9 +76,9 @@ def master_sound(x: Samples, sample_rate: int, bitrate: int) -> Samples:
     and loudness is measured with the recursive filter (the limiter has loaded scipy anyway).
     """
     ceiling = ceiling_dbtp(sample_rate, bitrate)
-    top = audio.db_to_gain(FRAME_GAIN_DB + MAX_EXTRA_DB)
+    top = audio.db_to_gain(lift_db + MAX_EXTRA_DB)
     envelope = audio.true_peak_envelope(x, floor=audio.db_to_gain(ceiling) / top)
-    gain_db = FRAME_GAIN_DB
+    gain_db = lift_db
 
     def limited(gain_db: float) -> Samples:
         return audio.limit(x, sample_rate, ceiling, gain=audio.db_to_gain(gain_db), envelope=envelope)
@@ -72,7 +86,7 @@ def master_sound(x: Samples, sample_rate: int, bitrate: int) -> Samples:
     y = limited(gain_db)
     if float(envelope.max(initial=0.0)) * audio.db_to_gain(gain_db) <= audio.db_to_gain(ceiling):
         return y  # nothing was limited: the sound is exactly as loud as the gain promised
-    target = audio.loudness(x, sample_rate, recursive=True) + FRAME_GAIN_DB
+    target = audio.loudness(x, sample_rate, recursive=True) + lift_db
     if not math.isfinite(target):  # too short or quiet for the meter's gate: one gain
         return y
     level = audio.loudness(y, sample_rate, recursive=True)
@@ -85,7 +99,7 @@ def master_sound(x: Samples, sample_rate: int, bitrate: int) -> Samples:
         if previous is not None and level != previous[1]:
             slope = min(1.0, max(0.1, (level - previous[1]) / (gain_db - previous[0])))
         previous = (gain_db, level)
-        gain_db = min(FRAME_GAIN_DB + MAX_EXTRA_DB, gain_db + short / slope)
+        gain_db = min(lift_db + MAX_EXTRA_DB, gain_db + short / slope)
         y = limited(gain_db)
         level = audio.loudness(y, sample_rate, recursive=True)
     return y
@@ -145,9 +159,11 @@ class Sound:
     energy: CumulativeEnergy
 
 
-def make_sound(key: SoundKey, cues: CueAudio, sample_rate: int, bitrate: int) -> Sound:
+def make_sound(
+    key: SoundKey, cues: CueAudio, sample_rate: int, bitrate: int, *, lift_db: float = FRAME_GAIN_DB
+) -> Sound:
     """Master, encode and measure one distinct sound."""
-    pcm = master_sound(sound_of(key, cues, sample_rate), sample_rate, bitrate)
+    pcm = master_sound(sound_of(key, cues, sample_rate), sample_rate, bitrate, lift_db=lift_db)
     # the recursive filter: a sound is made only where its cue was just prepared, which loads scipy
     energy = audio.weighted_energy_iir(pcm, sample_rate, tail=audio.k_weighting_tail(sample_rate))
     block = frames.encode_block(master.to_int16(pcm), sample_rate, bitrate)
@@ -271,17 +287,22 @@ def prepare(
     *,
     sounds: dict[SoundKey, Sound] | None = None,
     make: Callable[[SoundKey], Sound] | None = None,
+    lift_db: float = FRAME_GAIN_DB,
 ) -> Prepared:
     """Every sound of ``timeline`` made and placed on the frame grid.
 
     ``sounds`` are ones made before (and gets those made now); ``make`` makes a missing one
-    (``make_sound`` by default; ``frame_cache.maker`` keeps them in the cue cache).
+    (``make_sound`` at ``lift_db`` by default; ``frame_cache.maker`` keeps them in the cue cache).
     """
     made = {} if sounds is None else sounds
 
     def sound(key: SoundKey) -> Sound:
         if key not in made:
-            made[key] = make(key) if make is not None else make_sound(key, cues, sample_rate, bitrate)
+            made[key] = (
+                make(key)
+                if make is not None
+                else make_sound(key, cues, sample_rate, bitrate, lift_db=lift_db)
+            )
         return made[key]
 
     laid = plan(timeline, cues, sample_rate, lambda key: sound(key).block.size)
@@ -297,9 +318,10 @@ def write(
     *,
     sounds: dict[SoundKey, Sound] | None = None,
     make: Callable[[SoundKey], Sound] | None = None,
+    lift_db: float = FRAME_GAIN_DB,
 ) -> Written:
     """Write ``timeline`` as an MP3 into ``fp`` from frames (:func:`prepare`, then write)."""
-    return prepare(timeline, cues, sample_rate, bitrate, sounds=sounds, make=make).write(fp)
+    return prepare(timeline, cues, sample_rate, bitrate, sounds=sounds, make=make, lift_db=lift_db).write(fp)
 
 
 def measurement(

@@ -22,8 +22,9 @@ encoded apart restarts the encoder's pattern and may leave the stream one byte u
 so a track stays within a few bytes of the line (at most 3 behind, back to 0 at the end, over
 1,000 blocks placed at random gaps of 3 to 60 frames): under a millisecond of duration estimate.
 
-Not yet used by builds: what still stands between this and a back end is in docs/ARCHITECTURE.md,
-"The frame back end (issue 13): what is built and what is not".
+Builds use it by default (``output.track``; split tracks are cut from its frames by
+``sound.frame_split``); what is left is in docs/ARCHITECTURE.md, "The frame back end: what is
+built and what is not".
 """
 
 from __future__ import annotations
@@ -261,25 +262,29 @@ class FrameWriter:
         self._frames += block.size
         self._bytes += len(data)
 
-    def close(self, samples: int) -> mp3.Mp3Stats:
-        """End the stream at ``samples`` decoded samples and write its header frame."""
+    def close(self, samples: int, delay: int = mp3.ENCODER_DELAY) -> mp3.Mp3Stats:
+        """End the stream at ``samples`` decoded samples and write its header frame.
+
+        ``delay``: the samples decoders drop before their own 529; LAME's 576 unless the stream
+        starts inside a longer one (``sound.frame_split``).
+        """
         spf = self._spf
         # the decoder's own delay must be in the stream after the last sample, in whole frames
-        need = -(-(samples + mp3.ENCODER_DELAY + mp3.DECODER_DELAY) // spf)
+        need = -(-(samples + delay + mp3.DECODER_DELAY) // spf)
         if need < self._frames:
             raise ValueError(f"{samples} samples end before the last block does")
         self.silence(need - self._frames)
-        padding = self._frames * spf - mp3.ENCODER_DELAY - samples
+        padding = self._frames * spf - delay - samples
         if not 0 <= padding < 4096:
             raise RuntimeError(f"unexpected padding of {padding} samples")
         end = self._fp.tell()
         self._fp.seek(self._info_at)
-        self._fp.write(self._info_frame(padding))
+        self._fp.write(self._info_frame(padding, delay))
         self._fp.seek(end)
-        return mp3.Mp3Stats(self._frames, samples, self._bytes, mp3.ENCODER_DELAY, padding, self._rate)
+        return mp3.Mp3Stats(self._frames, samples, self._bytes, delay, padding, self._rate)
 
-    def _info_frame(self, padding: int) -> bytes:
-        return mp3.info_frame(self._format, self._frames, self._bytes, self._crc, padding)
+    def _info_frame(self, padding: int, delay: int = mp3.ENCODER_DELAY) -> bytes:
+        return mp3.info_frame(self._format, self._frames, self._bytes, self._crc, padding, delay=delay)
 
 
 __all__ = [

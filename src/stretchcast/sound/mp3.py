@@ -344,8 +344,22 @@ class Mp3Writer:
         return info_frame(self._format, self._frames, self._audio_bytes, self._music_crc, padding)
 
 
-def info_frame(fmt: FrameFormat, frames: int, audio_bytes: int, music_crc: int, padding: int) -> bytes:
-    """The Xing/Info and LAME header frame for a CBR stream of ``frames`` frames after it."""
+def info_frame(
+    fmt: FrameFormat,
+    frames: int,
+    audio_bytes: int,
+    music_crc: int,
+    padding: int,
+    *,
+    delay: int = ENCODER_DELAY,
+) -> bytes:
+    """The Xing/Info and LAME header frame for a CBR stream of ``frames`` frames after it.
+
+    ``delay`` is the encoder delay decoders drop (before their own 529 samples): LAME's 576, or
+    another where a stream starts inside a longer one (a split track cut from frames).
+    """
+    if not (0 <= delay < 4096 and 0 <= padding < 4096):
+        raise ValueError(f"encoder delay {delay} or padding {padding} does not fit in 12 bits")
     size = fmt.frame_bytes()
     total_bytes = size + audio_bytes
     toc = bytes(min(255, i * 256 // 100) for i in range(100))  # CBR: byte position is linear
@@ -357,7 +371,7 @@ def info_frame(fmt: FrameFormat, frames: int, audio_bytes: int, music_crc: int, 
         + struct.pack(">f", 0.0)  # peak amplitude: not computed
         + bytes(4)  # replay gain (radio, audiophile): not set
         + bytes((0x00, min(fmt.bitrate, 255)))  # encoding flags and ATH type; bitrate
-        + struct.pack(">I", (ENCODER_DELAY << 12) | padding)[1:]  # 12 bits delay, 12 bits padding
+        + struct.pack(">I", (delay << 12) | padding)[1:]  # 12 bits delay, 12 bits padding
         + bytes((0x00, 0x00))  # misc (noise shaping, stereo mode, source rate); MP3 gain
         + bytes(2)  # preset and surround info
         + struct.pack(">I", total_bytes)  # music length, header frame included
