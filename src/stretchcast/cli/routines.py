@@ -23,7 +23,7 @@ from stretchcast.content import (
 )
 from stretchcast.content.schema import DOSE, DOSE_FIELDS, FLAGS, PACE_FACTOR_RANGE, TITLE
 from stretchcast.errors import InputError, UsageError, shown
-from stretchcast.handout import PAPERS, routine_sheet, write_handout
+from stretchcast.handout.papers import PAPERS
 from stretchcast.output.files import check_outputs
 from stretchcast.pipeline import (
     DEFAULT_BITRATE,
@@ -384,6 +384,8 @@ def _build(args: argparse.Namespace, routine: Routine) -> int:
         if progress is not None:
             progress.close()  # a failed build leaves no bar behind its message
     if args.handout:  # beside the track, named like it, so `serve` links it
+        from stretchcast.handout import routine_sheet, write_handout  # fpdf: ~0.3 s, only when asked
+
         sheet = routine_sheet(routine, track=result.mp3.name, url=args.url)
         printed = write_handout(sheet, result.mp3.parent, paper=args.paper, name=result.mp3.stem)
         if not args.quiet:
