@@ -112,6 +112,10 @@ class CueCache:
     def _dir(self) -> Path:
         return self.root / f"v{CACHE_FORMAT}"
 
+    def derived_folder(self, name: str) -> Path:
+        """A folder beside the entries for what builds make from them (covers): cleared with them."""
+        return self._dir / name
+
     def path_for(self, identity: Identity, text: str) -> Path:
         """Where the entry for ``text`` spoken by the voice with ``identity`` lives."""
         key = cue_key(identity, text)
