@@ -23,13 +23,6 @@ from stretchcast.content.programme import (
 from stretchcast.errors import UsageError
 from stretchcast.output.files import OutputSet, check_writable
 from stretchcast.pipeline import DEFAULT_BITRATE, DEFAULT_SAMPLE_RATE, BuildOptions, BuildResult
-from stretchcast.pipeline.programme import (
-    build_programme,
-    parse_date,
-    programme_dict,
-    record_start,
-    week_rows,
-)
 from stretchcast.voices import choose_voice
 
 
@@ -108,6 +101,8 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
+    from stretchcast.pipeline.programme import programme_dict, week_rows
+
     programme = load_programme(_collection(args), args.programme)
     if args.json:
         json.dump(programme_dict(programme), sys.stdout, indent=2)
@@ -163,6 +158,8 @@ def _new(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
+    from stretchcast.pipeline.programme import build_programme
+
     collection = _collection(args)
     programme = load_programme(collection, args.programme)
     options = BuildOptions(out_dir=args.out, sample_rate=args.sample_rate, bitrate=args.bitrate)
@@ -198,6 +195,8 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _start(args: argparse.Namespace) -> int:
+    from stretchcast.pipeline.programme import parse_date, record_start
+
     collection = _collection(args)
     programme = load_programme(collection, args.programme)
     on = parse_date(args.on) if args.on else dt.date.today()

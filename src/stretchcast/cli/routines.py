@@ -35,7 +35,6 @@ from stretchcast.pipeline import (
 )
 from stretchcast.progress import no_progress
 from stretchcast.timeline import Timeline
-from stretchcast.timeline.fit import fit_minutes
 from stretchcast.voices import choose_voice
 
 #: What ``build --handout`` writes beside the track, checked with the track's own files.
@@ -208,6 +207,8 @@ def routine_from_args(args: argparse.Namespace, collection: Collection) -> Routi
     routine = load_routine(collection, args.routine).with_overrides(args.overrides)
     routine = with_guidance(routine, pace=args.pace, chimes=args.chimes, countdown=args.countdown)
     if args.minutes is not None:
+        from stretchcast.timeline.fit import fit_minutes  # only for --minutes
+
         if args.overrides:
             raise UsageError(
                 "--minutes and --set both choose the doses",
