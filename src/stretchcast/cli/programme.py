@@ -8,6 +8,7 @@ import json
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stretchcast.cli import voices as voice_commands
 from stretchcast.content import Collection, load_collection, load_routine, words
@@ -22,8 +23,11 @@ from stretchcast.content.programme import (
 )
 from stretchcast.errors import UsageError
 from stretchcast.output.files import OutputSet, check_writable
-from stretchcast.pipeline import DEFAULT_BITRATE, DEFAULT_SAMPLE_RATE, BuildOptions, BuildResult
+from stretchcast.sound.formats import DEFAULT_BITRATE, DEFAULT_SAMPLE_RATE
 from stretchcast.voices import choose_voice
+
+if TYPE_CHECKING:
+    from stretchcast.pipeline import BuildResult
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -158,6 +162,7 @@ def _new(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
+    from stretchcast.pipeline import BuildOptions
     from stretchcast.pipeline.programme import build_programme
 
     collection = _collection(args)

@@ -25,15 +25,8 @@ from stretchcast.content.schema import DOSE, DOSE_FIELDS, FLAGS, PACE_FACTOR_RAN
 from stretchcast.errors import InputError, UsageError, shown
 from stretchcast.handout.papers import PAPERS
 from stretchcast.output.files import check_outputs
-from stretchcast.pipeline import (
-    DEFAULT_BITRATE,
-    DEFAULT_SAMPLE_RATE,
-    BuildOptions,
-    build,
-    plan,
-    with_guidance,
-)
 from stretchcast.progress import no_progress
+from stretchcast.sound.formats import DEFAULT_BITRATE, DEFAULT_SAMPLE_RATE
 from stretchcast.timeline import Timeline
 from stretchcast.voices import choose_voice
 
@@ -204,6 +197,8 @@ def _changes(args: argparse.Namespace) -> list[str]:
 def routine_from_args(args: argparse.Namespace, collection: Collection) -> Routine:
     """The routine the arguments name, with their changes: ``--set``, guidance, then ``--minutes``."""
     # a changed routine comes back titled "... (adjusted)": it is not the file it came from
+    from stretchcast.pipeline import with_guidance
+
     routine = load_routine(collection, args.routine).with_overrides(args.overrides)
     routine = with_guidance(routine, pace=args.pace, chimes=args.chimes, countdown=args.countdown)
     if args.minutes is not None:
@@ -250,6 +245,8 @@ def _dose_lines(ex: Exercise) -> list[str]:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from stretchcast.pipeline import plan  # the sound stage and numpy: not for registering commands
+
     collection = load_collection(args.content)
     as_json = args.json
     presets = [(name, load_routine(collection, name)) for name in collection.presets()]
@@ -338,6 +335,8 @@ def _new(args: argparse.Namespace, routine: Routine) -> int:
 
 
 def _plan(args: argparse.Namespace, routine: Routine) -> int:
+    from stretchcast.pipeline import plan
+
     timeline = plan(routine)
     if args.json:
         json.dump(_plan_json(timeline, routine), sys.stdout, indent=2)
@@ -348,6 +347,8 @@ def _plan(args: argparse.Namespace, routine: Routine) -> int:
 
 
 def _build(args: argparse.Namespace, routine: Routine) -> int:
+    from stretchcast.pipeline import BuildOptions, build
+
     options = BuildOptions(
         out_dir=args.out,
         sample_rate=args.sample_rate,

@@ -20,14 +20,13 @@ from stretchcast.output.manifest import VoiceInfo
 from stretchcast.progress import ProgressCallback, no_progress
 from stretchcast.sound import mp3
 from stretchcast.sound.cues import speak_cues
+from stretchcast.sound.formats import DEFAULT_BITRATE as DEFAULT_BITRATE
+from stretchcast.sound.formats import DEFAULT_SAMPLE_RATE as DEFAULT_SAMPLE_RATE
 from stretchcast.timeline import Timeline, compile_timeline
 from stretchcast.voices import Choice, Voice, VoiceSettings, choose_voice
 from stretchcast.voices.cache import CueCache
 
 log = logging.getLogger(__name__)
-
-DEFAULT_SAMPLE_RATE = 22050
-DEFAULT_BITRATE = 64
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, TypeAlias, runtime_checkable
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:  # numpy is imported with audio, not by ``--help`` (which reads the voices' names)
+    import numpy as np
+    import numpy.typing as npt
 
-Samples = npt.NDArray[np.float32]
+Samples: TypeAlias = "npt.NDArray[np.float32]"
 
 
 @dataclass(frozen=True, eq=False)
@@ -26,6 +27,8 @@ class Speech:
 
     def to_int16(self) -> npt.NDArray[np.int16]:
         """The samples as signed 16-bit PCM (how the cue cache stores them), rounded and clipped."""
+        import numpy as np
+
         return np.clip(np.round(self.samples * 32768.0), -32768, 32767).astype(np.int16)
 
     def quantized(self) -> Speech:
@@ -35,6 +38,8 @@ class Speech:
     @classmethod
     def from_int16(cls, pcm: bytes | npt.NDArray[np.int16], sample_rate: int) -> Speech:
         """From signed 16-bit PCM bytes or an int16 array."""
+        import numpy as np
+
         arr = np.frombuffer(pcm, dtype="<i2") if isinstance(pcm, bytes | bytearray) else pcm
         return cls((arr.astype(np.float32) / 32768.0), sample_rate)
 

@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
-import soundfile as sf
 
 from stretchcast.atomic import PARTIAL_SUFFIX, write_atomic
 from stretchcast.voices.base import Speech
@@ -221,6 +220,8 @@ class CueCache:
 
 
 def _encode(speech: Speech, key: str, text: str) -> bytes:
+    import soundfile as sf  # with audio only: ``--help`` reads this module's folder, not its cues
+
     pcm = speech.to_int16()
     digest = hashlib.sha256(pcm.astype("<i2").tobytes()).hexdigest()
     buffer = io.BytesIO()
@@ -235,6 +236,8 @@ def _encode(speech: Speech, key: str, text: str) -> bytes:
 
 def _decode(data: bytes, key: str) -> Speech | None:
     """The entry's speech if it decodes whole and matches its key and checksum, else None."""
+    import soundfile as sf
+
     try:
         with sf.SoundFile(io.BytesIO(data)) as f:
             found = _COMMENT.fullmatch(f.comment or "")
