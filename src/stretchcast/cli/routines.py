@@ -196,9 +196,9 @@ def _changes(args: argparse.Namespace) -> list[str]:
 
 def routine_from_args(args: argparse.Namespace, collection: Collection) -> Routine:
     """The routine the arguments name, with their changes: ``--set``, guidance, then ``--minutes``."""
-    # a changed routine comes back titled "... (adjusted)": it is not the file it came from
     from stretchcast.pipeline import with_guidance
 
+    # a changed routine comes back titled "... (adjusted)": it is not the file it came from
     routine = load_routine(collection, args.routine).with_overrides(args.overrides)
     routine = with_guidance(routine, pace=args.pace, chimes=args.chimes, countdown=args.countdown)
     if args.minutes is not None:

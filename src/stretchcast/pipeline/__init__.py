@@ -27,6 +27,8 @@ from stretchcast.voices import Choice, Voice, VoiceSettings, choose_voice
 from stretchcast.voices.cache import CueCache
 
 log = logging.getLogger(__name__)
+# DEFAULT_SAMPLE_RATE and DEFAULT_BITRATE are defined in sound.formats, where --help reads them
+# without loading this module; they are re-exported above for every caller that takes them here.
 
 
 @dataclass(frozen=True)
