@@ -16,6 +16,7 @@ from scipy import signal
 from stretchcast.sound import dsp
 from stretchcast.sound import signal as audio
 from stretchcast.sound.mp3 import SAMPLE_RATES
+from stretchcast.voices.cache import CueCache
 
 #: Heavy modules a warm build has no use for (scipy.signal alone took 0.7 s of a 3.3 s build).
 NOT_NEEDED = ("scipy", "pyloudnorm", "onnxruntime", "matplotlib", "requests")
@@ -86,6 +87,20 @@ def test_warm_build_loads_no_heavy_module(tmp_path: Path) -> None:
     assert _heavy(modules, NOT_AT_START) == []
     assert "stretchcast.sound.mp3" in modules  # the probe saw the build's own modules
     assert (tmp_path / "out" / "tiny.mp3").stat().st_size > 10_000
+
+
+def test_warm_piper_build_loads_no_engine(tmp_path: Path, piper_cache: CueCache) -> None:
+    """A Piper build whose cues are all cached imports neither onnxruntime nor piper, nor hashes the model twice."""
+    routine = tmp_path / "tiny.yaml"
+    routine.write_text(TINY, encoding="utf-8")
+    args = ["build", str(routine), "--voice", "piper", "--out", str(tmp_path / "out"), "-q"]
+    cold, _ = _run(args, piper_cache.root)  # the session's Piper cache: cues spoken once per session
+    warm, modules = _run(args, piper_cache.root)
+    assert cold == 0 and warm == 0
+    # scipy apart: the PCM path (still the default) limits sounds with it (docs/ARCHITECTURE.md)
+    assert _heavy(modules, ("onnxruntime", "piper", *(m for m in NOT_AT_START if m != "scipy"))) == []
+    assert "stretchcast.voices.piper" in modules  # Piper was the voice, checked by its stamp
+    assert (piper_cache.root / "piper-verified.json").is_file()
 
 
 @pytest.mark.parametrize(
