@@ -101,7 +101,7 @@ def installed_version(distribution: str) -> str:
 
     Read from the name of its ``.dist-info`` folder (``{name}-{version}.dist-info``, as wheels
     install it), in the first ``sys.path`` folder that holds one, as ``importlib.metadata`` looks:
-    importing that (with ``email`` and ``zipfile``) took 30-90 ms of a warm Piper build. Where
+    importing that (with ``email`` and ``zipfile``) took 55-95 ms of a warm Piper build. Where
     no single such folder is found, ``importlib.metadata`` answers.
     """
     wanted = _normalized(distribution)
