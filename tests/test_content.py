@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -208,3 +209,52 @@ class TestRoutineFiles:
             preset("standard").with_overrides(["knee-sways=4"])
         with pytest.raises(UsageError, match="Did you mean 'hold'"):
             preset("standard").with_overrides(["knee-sways.hodl=4"])
+
+
+def _shape(node: object) -> object:
+    """A node tree as plain data: kind, tag, value and where each node starts."""
+    import yaml
+
+    assert isinstance(node, yaml.Node)
+    at = (type(node).__name__, node.tag, node.start_mark.line, node.start_mark.column)
+    if isinstance(node, yaml.MappingNode):
+        return (*at, [(_shape(k), _shape(v)) for k, v in node.value])
+    if isinstance(node, yaml.SequenceNode):
+        return (*at, [_shape(item) for item in node.value])
+    return (*at, node.value)
+
+
+YAML_FILES = sorted(p for p in CONTENT.parent.rglob("*.y*ml") if p.suffix in {".yaml", ".yml"})
+
+
+@pytest.mark.parametrize("path", YAML_FILES, ids=lambda p: str(p.relative_to(CONTENT.parent)))
+def test_libyaml_reads_what_pyyaml_reads(path: Path) -> None:
+    """libyaml's nodes for every content file are PyYAML's: kinds, tags, values and start positions."""
+    from stretchcast.content import strict_yaml
+
+    text = path.read_text(encoding="utf-8-sig")
+    fast = strict_yaml._fast(text)
+    assert fast is not None  # the fast path is taken for the shipped content
+    assert _shape(fast) == _shape(strict_yaml._Loader(text).get_single_node())
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a: [1, 2\nb: 3\n", "YAML syntax error"),  # libyaml refuses it too; PyYAML's words are shown
+        ("a:\n  - " + "[" * 40 + "1" + "]" * 40 + "\n", "nested more than 32 levels"),
+        ("title: a\u0007b\n", "control character (U+0007)"),
+        ("a: 1\n---\nb: 2\n", "YAML syntax error"),
+        ("", "file is empty"),
+    ],
+)
+def test_bad_yaml_told_as_pyyaml_tells_it(tmp_path: Path, text: str, expected: str) -> None:
+    """Where libyaml finds fault, or the text is too deep or unprintable, PyYAML's message and line are given."""
+    from stretchcast.content import strict_yaml
+
+    path = tmp_path / "bad.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert strict_yaml._fast(text) is None
+    with pytest.raises(ContentError, match=re.escape(expected)) as caught:
+        strict_yaml.read_document(path)
+    assert caught.value.where is not None and caught.value.where.path == path

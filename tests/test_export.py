@@ -11,7 +11,8 @@ from mutagen.id3 import ID3
 from PIL import Image
 
 from stretchcast.output import captions
-from stretchcast.output.cover import TEXT, TRACK, Segment, render_cover
+from stretchcast.output import cover as covers
+from stretchcast.output.cover import TEXT, TRACK, Cover, Segment, cached_cover, render_cover
 from stretchcast.output.files import OutputSet
 from stretchcast.output.playlist import m3u8
 from stretchcast.output.tags import Tags, id3_bytes
@@ -102,6 +103,52 @@ class TestCover:
         clock = ys.min() <= ty  # text below the ring's top: the clock and "total time"
         assert clock.any()
         assert np.hypot(ty[clock] - cy, tx[clock] - cx).max() < inner - 4
+
+    def test_kept_cover_read_back(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A cover is drawn once per thing it shows, then read back byte for byte without drawing."""
+        drawn = _kept(tmp_path)
+        assert drawn == render_cover("Standard", "SI joint", 660_000, SEGMENTS, 2)
+        assert [p.suffix for p in tmp_path.iterdir()] == [".png"]
+
+        def no_drawing(*args: object, **kwargs: object) -> None:
+            raise AssertionError("drawn again")
+
+        monkeypatch.setattr(covers, "render_cover", no_drawing)
+        assert _kept(tmp_path) == drawn
+        with pytest.raises(AssertionError, match="drawn again"):  # another length is another cover
+            _kept(tmp_path, duration_ms=661_000)
+
+    @pytest.mark.parametrize("damage", ["flip", "cut", "empty"])
+    def test_damaged_cover_drawn_again(self, tmp_path: Path, damage: str) -> None:
+        """A kept cover with a wrong byte, cut short or empty is drawn again and replaced."""
+        drawn = _kept(tmp_path)
+        (path,) = tmp_path.iterdir()
+        data = bytearray(drawn.data)
+        data[len(data) // 2] ^= 0x01
+        damaged = {"flip": bytes(data), "cut": drawn.data[:-20], "empty": b""}[damage]
+        path.write_bytes(damaged)
+        assert _kept(tmp_path) == drawn
+        assert path.read_bytes() == drawn.data
+
+    def test_unwritable_folder_still_draws(self, tmp_path: Path) -> None:
+        """A cover folder that cannot be made (a file is in the way) only means the cover is drawn."""
+        blocked = tmp_path / "file"
+        blocked.write_bytes(b"x")
+        assert _kept(blocked / "covers") == render_cover("Standard", "SI joint", 660_000, SEGMENTS, 2)
+
+
+SEGMENTS = (Segment(0, 300_000, 0), Segment(300_000, 660_000, 1))
+
+
+def _kept(folder: Path, duration_ms: int = 660_000) -> Cover:
+    return cached_cover(
+        folder,
+        title="Standard",
+        collection="SI joint",
+        duration_ms=duration_ms,
+        segments=SEGMENTS,
+        exercises=2,
+    )
 
 
 class TestPlaylistAndFiles:

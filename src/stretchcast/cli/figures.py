@@ -5,10 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from stretchcast.content import load_collection
 from stretchcast.errors import UsageError
-from stretchcast.figures.draw import THEMES, png, scene, svg
-from stretchcast.output.files import OutputSet, check_writable
+from stretchcast.figures.themes import THEMES
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -22,6 +20,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _figures(args: argparse.Namespace) -> int:
+    from stretchcast.content import load_collection
+    from stretchcast.figures.draw import png, scene, svg
+    from stretchcast.output.files import OutputSet, check_writable
+
     if not 64 <= args.size <= 2048:
         raise UsageError(f"--size {args.size} is out of range", fix="Use a width from 64 to 2048 pixels.")
     collection = load_collection(args.content)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-
-import yaml
+from typing import TYPE_CHECKING
 
 from stretchcast.cli.routines import minutes_arg, routine_from_args
-from stretchcast.content import Collection, load_collection
-from stretchcast.content import strict_yaml as _yaml
-from stretchcast.content.programme import load_programme, programme_names
 from stretchcast.errors import UsageError
-from stretchcast.handout import PAPERS, Sheet, programme_sheet, routine_sheet, write_handout
+from stretchcast.handout.papers import PAPERS
+
+if TYPE_CHECKING:
+    from stretchcast.content import Collection
+    from stretchcast.handout import Sheet
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -55,6 +55,11 @@ def add_handout_args(p: argparse.ArgumentParser) -> None:
 
 
 def _is_programme(collection: Collection, ref: str) -> bool:
+    import yaml
+
+    from stretchcast.content import strict_yaml as _yaml
+    from stretchcast.content.programme import programme_names
+
     if ref in programme_names(collection):
         return True
     path = Path(ref)
@@ -77,6 +82,11 @@ def check_url(url: str | None) -> str | None:
 
 
 def _handout(args: argparse.Namespace) -> int:
+    # the handout's modules load fpdf and fontTools (~0.3 s): only for this command, not its --help
+    from stretchcast.content import load_collection
+    from stretchcast.content.programme import load_programme
+    from stretchcast.handout import programme_sheet, routine_sheet, write_handout
+
     collection = load_collection(args.content)
     url = check_url(args.url)
     sheet: Sheet

@@ -21,7 +21,6 @@ from stretchcast import __version__
 from stretchcast.cli import figures, handout, programme, publish, routines, say, serve, voices
 from stretchcast.cli import log as session_log
 from stretchcast.errors import OutputError, StretchcastError, did_you_mean, shown
-from stretchcast.sound.cues import abandoned_engines
 
 log = logging.getLogger("stretchcast")
 
@@ -198,10 +197,16 @@ def _main(argv: Sequence[str] | None) -> int:
             sys.stdout = real
 
 
+def _abandoned_engines() -> bool:
+    """Whether a voice engine given up on still runs; a command that spoke nothing never loaded one."""
+    cues = sys.modules.get("stretchcast.sound.cues")  # not imported for a command that makes no audio
+    return cues is not None and bool(cues.abandoned_engines())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: run, and turn errors into one or two plain lines and an exit code."""
     code = _main(argv)
-    if argv is None and (code == INTERRUPTED or abandoned_engines()):
+    if argv is None and (code == INTERRUPTED or _abandoned_engines()):
         # After Ctrl-C or a hung engine, a native engine (onnxruntime) may still be running in a
         # thread, and interpreter shutdown would abort inside it ("terminate called without an
         # active exception"). Every file was already cleaned up while the exception unwound and

@@ -8,6 +8,7 @@ import json
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stretchcast.cli import voices as voice_commands
 from stretchcast.cli.encoder import add_encoder_option, encoder_used
@@ -23,15 +24,11 @@ from stretchcast.content.programme import (
 )
 from stretchcast.errors import UsageError
 from stretchcast.output.files import OutputSet, check_writable
-from stretchcast.pipeline import DEFAULT_BITRATE, DEFAULT_SAMPLE_RATE, BuildOptions, BuildResult
-from stretchcast.pipeline.programme import (
-    build_programme,
-    parse_date,
-    programme_dict,
-    record_start,
-    week_rows,
-)
+from stretchcast.sound.formats import DEFAULT_BITRATE, DEFAULT_SAMPLE_RATE
 from stretchcast.voices import choose_voice
+
+if TYPE_CHECKING:
+    from stretchcast.pipeline import BuildResult
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -110,6 +107,8 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
+    from stretchcast.pipeline.programme import programme_dict, week_rows
+
     programme = load_programme(_collection(args), args.programme)
     if args.json:
         json.dump(programme_dict(programme), sys.stdout, indent=2)
@@ -165,6 +164,9 @@ def _new(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
+    from stretchcast.pipeline import BuildOptions
+    from stretchcast.pipeline.programme import build_programme
+
     collection = _collection(args)
     programme = load_programme(collection, args.programme)
     options = BuildOptions(
@@ -203,6 +205,8 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _start(args: argparse.Namespace) -> int:
+    from stretchcast.pipeline.programme import parse_date, record_start
+
     collection = _collection(args)
     programme = load_programme(collection, args.programme)
     on = parse_date(args.on) if args.on else dt.date.today()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, TextIO
-
-from tqdm.auto import tqdm
+from typing import TYPE_CHECKING, Any, TextIO
 
 from stretchcast.progress import Stage
+
+if TYPE_CHECKING:
+    from tqdm.auto import tqdm
 
 
 class TerminalProgress:
@@ -52,6 +53,9 @@ class TerminalProgress:
     def _open(self, done: int, total: int) -> None:
         new = total - done
         desc = f"Speaking {new} new cue{'' if new == 1 else 's'} ({done} from the cache)"
+        # imported only when a bar is drawn: tqdm.auto loads asyncio (~0.1 s); a warm build draws none
+        from tqdm.auto import tqdm
+
         live = self._stream.isatty()
         if not live:
             print(f"{desc}...", file=self._stream, flush=True)

@@ -24,19 +24,11 @@ from stretchcast.content import (
 )
 from stretchcast.content.schema import DOSE, DOSE_FIELDS, FLAGS, PACE_FACTOR_RANGE, TITLE
 from stretchcast.errors import InputError, UsageError, shown
-from stretchcast.handout import PAPERS, routine_sheet, write_handout
+from stretchcast.handout.papers import PAPERS
 from stretchcast.output.files import check_outputs
-from stretchcast.pipeline import (
-    DEFAULT_BITRATE,
-    DEFAULT_SAMPLE_RATE,
-    BuildOptions,
-    build,
-    plan,
-    with_guidance,
-)
 from stretchcast.progress import no_progress
+from stretchcast.sound.formats import DEFAULT_BITRATE, DEFAULT_SAMPLE_RATE
 from stretchcast.timeline import Timeline
-from stretchcast.timeline.fit import fit_minutes
 from stretchcast.voices import choose_voice
 
 #: What ``build --handout`` writes beside the track, checked with the track's own files.
@@ -206,10 +198,14 @@ def _changes(args: argparse.Namespace) -> list[str]:
 
 def routine_from_args(args: argparse.Namespace, collection: Collection) -> Routine:
     """The routine the arguments name, with their changes: ``--set``, guidance, then ``--minutes``."""
+    from stretchcast.pipeline import with_guidance
+
     # a changed routine comes back titled "... (adjusted)": it is not the file it came from
     routine = load_routine(collection, args.routine).with_overrides(args.overrides)
     routine = with_guidance(routine, pace=args.pace, chimes=args.chimes, countdown=args.countdown)
     if args.minutes is not None:
+        from stretchcast.timeline.fit import fit_minutes  # only for --minutes
+
         if args.overrides:
             raise UsageError(
                 "--minutes and --set both choose the doses",
@@ -251,6 +247,8 @@ def _dose_lines(ex: Exercise) -> list[str]:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from stretchcast.pipeline import plan  # the sound stage and numpy: not for registering commands
+
     collection = load_collection(args.content)
     as_json = args.json
     presets = [(name, load_routine(collection, name)) for name in collection.presets()]
@@ -339,6 +337,8 @@ def _new(args: argparse.Namespace, routine: Routine) -> int:
 
 
 def _plan(args: argparse.Namespace, routine: Routine) -> int:
+    from stretchcast.pipeline import plan
+
     timeline = plan(routine)
     if args.json:
         json.dump(_plan_json(timeline, routine), sys.stdout, indent=2)
@@ -349,6 +349,8 @@ def _plan(args: argparse.Namespace, routine: Routine) -> int:
 
 
 def _build(args: argparse.Namespace, routine: Routine) -> int:
+    from stretchcast.pipeline import BuildOptions, build
+
     options = BuildOptions(
         out_dir=args.out,
         sample_rate=args.sample_rate,
@@ -387,6 +389,8 @@ def _build(args: argparse.Namespace, routine: Routine) -> int:
         if progress is not None:
             progress.close()  # a failed build leaves no bar behind its message
     if args.handout:  # beside the track, named like it, so `serve` links it
+        from stretchcast.handout import routine_sheet, write_handout  # fpdf: ~0.3 s, only when asked
+
         sheet = routine_sheet(routine, track=result.mp3.name, url=args.url)
         printed = write_handout(sheet, result.mp3.parent, paper=args.paper, name=result.mp3.stem)
         if not args.quiet:

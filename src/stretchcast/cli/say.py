@@ -11,12 +11,6 @@ import argparse
 from pathlib import Path
 
 from stretchcast.cli import voices as voice_commands
-from stretchcast.content import load_collection
-from stretchcast.output.files import OutputSet, check_writable
-from stretchcast.sound.say import format_for, say
-from stretchcast.voices import choose_voice
-from stretchcast.voices.cache import CueCache
-from stretchcast.voices.phonemes import espeak_phonemes, piper_available, piper_phonemes, problems
 
 DEFAULT_OUTPUT = Path("say.mp3")
 
@@ -46,6 +40,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _say(args: argparse.Namespace) -> int:
+    # imported here: registering ``say`` (every command's start) must not load the sound stage
+    from stretchcast.content import load_collection
+    from stretchcast.output.files import OutputSet, check_writable
+    from stretchcast.sound.say import format_for, say
+    from stretchcast.voices import choose_voice
+    from stretchcast.voices.cache import CueCache
+    from stretchcast.voices.phonemes import espeak_phonemes, piper_available, piper_phonemes, problems
+
     text = " ".join(args.text)
     out: Path = args.output
     fmt = format_for(out.suffix)  # a wrong suffix is a mistake found before any voice is asked

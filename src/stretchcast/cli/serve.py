@@ -14,7 +14,7 @@ def add_folder_argument(p: argparse.ArgumentParser, help_text: str) -> None:
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``serve``."""
-    from stretchcast.serve.server import DEFAULT_PORT
+    from stretchcast.serve import DEFAULT_PORT  # the constant alone: the server loads only to serve
 
     p = sub.add_parser("serve", help="play the built routines on a phone: a web page and a podcast feed")
     add_folder_argument(p, "folder to serve (default: audio)")

@@ -20,6 +20,10 @@ from stretchcast.content.model import Exercise
 from stretchcast.content.poses import Figure
 from stretchcast.figures.body import HEAD_RADIUS, Skeleton, Vec, forward
 from stretchcast.figures.motion import Frame, loop_frames, step_frames
+from stretchcast.figures.themes import DARK as DARK  # noqa: PLC0414 - tests and callers take them from here
+from stretchcast.figures.themes import LIGHT as LIGHT  # noqa: PLC0414
+from stretchcast.figures.themes import THEMES as THEMES  # noqa: PLC0414
+from stretchcast.figures.themes import Theme
 
 LIMB_WIDTH = 0.05  # share of height: every limb the same width
 TRUNK_WIDTH = 0.09
@@ -67,23 +71,6 @@ _ROOTS = {
 
 def _opposite(name: str) -> str:
     return "left_" + name[6:] if name.startswith("right_") else "right_" + name[5:]
-
-
-@dataclass(frozen=True)
-class Theme:
-    """The colours of one variant."""
-
-    name: str
-    background: str
-    mat: str
-    body: str
-    far: str
-    accent: str
-
-
-LIGHT = Theme("light", "#fbfaf7", "#d5e6df", "#2e3a44", "#a3adb5", "#d9581f")
-DARK = Theme("dark", "#14181b", "#23403a", "#e4e8eb", "#66727a", "#ff9459")
-THEMES = {"light": LIGHT, "dark": DARK}
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 from html import escape
 
+from stretchcast.handout.papers import PAPERS
 from stretchcast.handout.pdf import DAYS
 from stretchcast.handout.sheet import (
-    PAPERS,
     RECORD_INTRO,
     STOP_LINE,
     WEEKS_ADVICE,

@@ -20,8 +20,8 @@ from fpdf import FPDF
 from fpdf.enums import Align, MethodReturnValue, XPos, YPos
 from PIL import Image
 
+from stretchcast.handout.papers import PAPERS
 from stretchcast.handout.sheet import (
-    PAPERS,
     RECORD_INTRO,
     STOP_LINE,
     WEEKS_ADVICE,

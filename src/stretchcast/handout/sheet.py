@@ -12,11 +12,6 @@ from stretchcast.figures.draw import png, scene
 from stretchcast.pipeline import plan
 from stretchcast.pipeline.programme import week_rows
 
-#: Paper sizes the handout prints on: the PDF's page and the HTML's ``@page`` size, in millimetres.
-PAPERS: dict[str, tuple[str, float, float]] = {
-    "a4": ("A4", 210.0, 297.0),
-    "letter": ("Letter", 215.9, 279.4),
-}
 #: A routine on its own says no more than one session; "three to five sessions a week" is the NHS
 #: advice the programmes follow (Royal Orthopaedic Hospital NHS Foundation Trust, in
 #: content/si-joint/SOURCES.md), so a routine's handout suggests that.

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from stretchcast.errors import UsageError
 from stretchcast.handout.html import render_html
+from stretchcast.handout.papers import PAPERS
 from stretchcast.handout.pdf import render_pdf
-from stretchcast.handout.sheet import PAPERS, Sheet
+from stretchcast.handout.sheet import Sheet
 from stretchcast.output.files import OutputSet, check_writable
 
 

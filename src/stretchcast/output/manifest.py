@@ -157,7 +157,7 @@ class Manifest:
 
     def to_dict(self) -> dict[str, Any]:
         """The manifest as JSON-ready data, ``format`` first, keys in the order of the fields."""
-        return {"format": self.FORMAT, **_plain(dataclasses.asdict(self))}
+        return {"format": self.FORMAT, **_json_ready(self)}
 
     def to_json(self) -> str:
         """The manifest file's text: pretty, stable JSON (the same manifest gives the same bytes)."""
@@ -231,12 +231,29 @@ class Manifest:
         return tuple(names)
 
 
-def _plain(value: Any) -> Any:
-    """``value`` with every tuple made a list, as JSON has it."""
+#: Each dataclass's field names in declared order, found once (``dataclasses.fields`` is slow).
+_FIELDS: dict[type, tuple[str, ...]] = {}
+_ATOMS = (str, int, float, bool, type(None))
+
+
+def _json_ready(value: Any) -> Any:
+    """``value`` as JSON has it: a dataclass as a dict of its fields in order, a tuple as a list.
+
+    What ``dataclasses.asdict`` then making tuples lists gives, without asdict's deep copy of
+    every value (24 ms for a 1,407-event manifest against 2 ms; the tests hold the two to the byte).
+    """
+    kind = type(value)
+    if kind in _ATOMS:
+        return value
+    names = _FIELDS.get(kind)
+    if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(value))
+    if names is not None:
+        return {name: _json_ready(getattr(value, name)) for name in names}
     if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
+        return {key: _json_ready(item) for key, item in value.items()}
     if isinstance(value, tuple | list):
-        return [_plain(item) for item in value]
+        return [_json_ready(item) for item in value]
     return value
 
 

@@ -30,7 +30,7 @@ from typing import Any
 from stretchcast.content import Routine, words
 from stretchcast.errors import UsageError
 from stretchcast.output import captions
-from stretchcast.output.cover import Cover, Segment, render_cover
+from stretchcast.output.cover import Cover, Segment, cached_cover
 from stretchcast.output.files import OutputSet, exclusive, interrupts_deferred, remove_stale
 from stretchcast.output.manifest import (
     AudioInfo,
@@ -49,6 +49,7 @@ from stretchcast.sound import encode, frame_cache, frame_split, frame_track, lay
 from stretchcast.sound.cues import CueSet
 from stretchcast.timeline import Chapter, Timeline
 from stretchcast.version import __version__
+from stretchcast.voices.cache import CueCache
 
 log = logging.getLogger(__name__)
 
@@ -127,14 +128,22 @@ def summary(routine: Routine, duration_ms: int) -> str:
     return f"Guided routine, {words.clock(duration_ms)}. {'. '.join(parts)}.{rounds} Made with stretchcast."
 
 
-def _cover(routine: Routine, timeline: Timeline) -> Cover:
+def _cover(routine: Routine, timeline: Timeline, cues: layout.CuePeaks) -> Cover:
+    # kept beside the cue cache when the build has one: drawn once per routine, length and title
+    cache = getattr(cues, "cache", None)
+    folder = cache.derived_folder("covers") if isinstance(cache, CueCache) else None
     index = {item.exercise.id: i for i, item in enumerate(routine.items)}
     segments = [
         Segment(c.start_ms, c.end_ms, index.get(c.exercise) if c.exercise else None)
         for c in timeline.chapters
     ]
-    return render_cover(
-        routine.title, routine.collection.album, timeline.duration_ms, segments, len(routine.items)
+    return cached_cover(
+        folder,
+        title=routine.title,
+        collection=routine.collection.album,
+        duration_ms=timeline.duration_ms,
+        segments=segments,
+        exercises=len(routine.items),
     )
 
 
@@ -189,7 +198,7 @@ def write(
         if frame_plan is not None
         else master.master_for_mp3(layout.layout(timeline, cues, sample_rate), bitrate)
     )
-    cover = _cover(routine, timeline)
+    cover = _cover(routine, timeline, cues)
     year = year if year is not None else routine.collection.year
     track, tracks = track_number(routine)
     comment = summary(routine, timeline.duration_ms)

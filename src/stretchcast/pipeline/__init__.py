@@ -20,15 +20,16 @@ from stretchcast.output.manifest import VoiceInfo
 from stretchcast.progress import ProgressCallback, no_progress
 from stretchcast.sound import mp3
 from stretchcast.sound.cues import speak_cues
+from stretchcast.sound.formats import DEFAULT_BITRATE as DEFAULT_BITRATE
+from stretchcast.sound.formats import DEFAULT_SAMPLE_RATE as DEFAULT_SAMPLE_RATE
+from stretchcast.sound.formats import ENCODERS as ENCODERS
 from stretchcast.timeline import Timeline, compile_timeline
 from stretchcast.voices import Choice, Voice, VoiceSettings, choose_voice
 from stretchcast.voices.cache import CueCache
 
 log = logging.getLogger(__name__)
-
-DEFAULT_SAMPLE_RATE = 22050
-DEFAULT_BITRATE = 64
-ENCODERS = ("auto", "frames", "pcm")
+# DEFAULT_SAMPLE_RATE, DEFAULT_BITRATE and ENCODERS are defined in sound.formats, where --help
+# reads them without loading this module; they are re-exported above for every caller here.
 
 
 @dataclass(frozen=True)

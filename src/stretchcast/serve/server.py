@@ -33,7 +33,7 @@ from typing import IO, Any, BinaryIO
 from stretchcast import __version__
 from stretchcast.errors import UsageError
 from stretchcast.log.store import Log
-from stretchcast.serve import api
+from stretchcast.serve import DEFAULT_PORT, api
 from stretchcast.serve.figures import figure_file
 from stretchcast.serve.http import (
     MEDIA_TYPES,
@@ -52,7 +52,6 @@ from stretchcast.serve.podcast import CHAPTERS_TYPE, chapters_json
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PORT = 8000
 # A connection that sends nothing for this long is closed, giving its thread back (a phone that
 # went to sleep mid-request, or a client holding sockets open on purpose).
 IDLE_TIMEOUT_S = 60.0

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 
 from stretchcast.errors import UsageError, VoiceError, shown
 from stretchcast.voices.base import Samples, Speech, Voice, parallelism
@@ -71,6 +70,10 @@ def make_voice(name: str, settings: VoiceSettings | None = None) -> Voice:
 
 def _registered(name: str) -> Callable[[VoiceSettings], Voice] | None:
     """The factory an installed package registered for ``name``, if any."""
+    # importlib.metadata (with email and its parsers) takes ~30 ms to import: only for a name that
+    # is not built in
+    from importlib.metadata import entry_points
+
     for ep in entry_points(group=ENTRY_POINT_GROUP, name=name):
         factory: Callable[[VoiceSettings], Voice] = ep.load()
         return factory

@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
-import soundfile as sf
 
 from stretchcast.atomic import PARTIAL_SUFFIX, write_atomic
 from stretchcast.voices.base import Speech
@@ -112,6 +111,10 @@ class CueCache:
     @property
     def _dir(self) -> Path:
         return self.root / f"v{CACHE_FORMAT}"
+
+    def derived_folder(self, name: str) -> Path:
+        """A folder beside the entries for what builds make from them (covers): cleared with them."""
+        return self._dir / name
 
     def path_for(self, identity: Identity, text: str) -> Path:
         """Where the entry for ``text`` spoken by the voice with ``identity`` lives."""
@@ -223,6 +226,8 @@ class CueCache:
 
 
 def _encode(speech: Speech, key: str, text: str) -> bytes:
+    import soundfile as sf  # with audio only: ``--help`` reads this module's folder, not its cues
+
     pcm = speech.to_int16()
     digest = hashlib.sha256(pcm.astype("<i2").tobytes()).hexdigest()
     buffer = io.BytesIO()
@@ -237,6 +242,8 @@ def _encode(speech: Speech, key: str, text: str) -> bytes:
 
 def _decode(data: bytes, key: str) -> Speech | None:
     """The entry's speech if it decodes whole and matches its key and checksum, else None."""
+    import soundfile as sf
+
     try:
         with sf.SoundFile(io.BytesIO(data)) as f:
             found = _COMMENT.fullmatch(f.comment or "")
