@@ -327,3 +327,14 @@ class TestCommands:
         assert main(["build", routine, "--voice", "fake", "-o", out]) == 0
         assert CueCache(tmp_path / "env-cache").info().entries > 10
         capsys.readouterr()
+
+
+def test_path_keys_are_the_cue_keys(tmp_path: Path) -> None:
+    """The paths a cache hands out carry cue_key's address, for any voice and any text."""
+    from stretchcast.voices.cache import Identity, cue_key
+
+    cache = CueCache(tmp_path)
+    voices: list[Identity] = [{"engine": "piper", "model": "joe", "rate": 1.0}, {"engine": "fake", "v": 2, "ok": True}]
+    for identity in voices:
+        for text in ("Rest.", "Breathe out — slowly.", 'Say "S I" \\ ok', "Knie an die Brust 🙂", ""):
+            assert cache.path_for(identity, text).stem == cue_key(identity, text)

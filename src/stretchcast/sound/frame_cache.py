@@ -12,8 +12,9 @@ ignored, deleted and made again. The cue cache's ``info`` counts these files as 
 ``clear`` removes them with the entries (their names match its pattern for derived files).
 
 The chimes are kept the same way under the cache's ``tone`` folder, named by their name and
-length and checked against the chime as ``sound.tones`` makes it now (a CRC-32 of its samples,
-made in a millisecond), so a warm build masters nothing at all and never loads scipy.
+length and checked against the recipe ``sound.tones`` makes them by now (``tones.fingerprint``:
+making the chime only to check it cost 8 ms of a warm build), so a warm build masters nothing
+at all and never loads scipy.
 """
 
 from __future__ import annotations
@@ -218,9 +219,8 @@ def maker(
         where: Path | None = None
         source: tuple[int, int] | None = None
         if kind == "tone":
-            chime = tones.chime(text, n, rate)
             where = tone_path(cache, text, n, rate=rate, bitrate=bitrate, gain_db=gain_db, lift_db=lift_db)
-            source = (zlib.crc32(chime.tobytes()), n)
+            source = (tones.fingerprint(text, n, rate), n)
         elif kind == "speech" and n == cues.length(text):
             spoken = cues.spoken(text)
             where = frames_path(

@@ -21,7 +21,6 @@ from typing import IO
 import lameenc
 import numpy as np
 import numpy.typing as npt
-import soundfile
 
 from stretchcast.errors import UsageError
 
@@ -393,5 +392,7 @@ def encode(samples: npt.NDArray[np.int16], sample_rate: int, bitrate: int, fp: I
 
 def decode(data: bytes) -> npt.NDArray[np.float32]:
     """Decode an MP3 stream as a player would (libsndfile's mpg123, gapless header honoured)."""
+    import soundfile  # libsndfile: only for decoding, which a build never does (6 ms to load)
+
     samples, _rate = soundfile.read(io.BytesIO(data), dtype="float32", always_2d=False)
     return np.asarray(samples, dtype=np.float32)

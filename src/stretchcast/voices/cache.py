@@ -59,6 +59,23 @@ def cue_key(identity: Identity, text: str) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def _canonical(value: object) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+class _Keys:
+    """``cue_key`` for one voice, its identity's JSON made once: the same text, byte for byte
+    (the keys sort as format, text, voice), a hundred cues at a time without re-encoding the voice."""
+
+    def __init__(self, identity: Identity) -> None:
+        self.head = f'{{"format":{CACHE_FORMAT},"text":'
+        self.tail = f',"voice":{_canonical(dict(identity))}}}'
+
+    def key(self, text: str) -> str:
+        canonical = self.head + _canonical(text) + self.tail
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
 def default_cache_dir() -> Path:
     """``$STRETCHCAST_CACHE`` if set, else the user's cache folder (e.g. ``~/.cache/stretchcast/cues``)."""
     env = os.environ.get(CACHE_ENV, "").strip()
@@ -102,6 +119,7 @@ class CueCache:
         self.problems: list[str] = []
         self.repaired = 0
         self._paths: dict[tuple[tuple[tuple[str, str | int | float | bool], ...], str], Path] = {}
+        self._keys: dict[tuple[tuple[str, str | int | float | bool], ...], tuple[_Keys, Path]] = {}
 
     @classmethod
     def default(cls) -> CueCache:
@@ -119,12 +137,15 @@ class CueCache:
     def path_for(self, identity: Identity, text: str) -> Path:
         """Where the entry for ``text`` spoken by the voice with ``identity`` lives."""
         # asked several times a cue by every build (entry, prepared cue, frames): hashed once
-        memo = (tuple(sorted(identity.items())), text)
-        found = self._paths.get(memo)
+        voice = tuple(sorted(identity.items()))
+        found = self._paths.get((voice, text))
         if found is None:
-            key = cue_key(identity, text)
-            engine = re.sub(r"[^a-z0-9_-]", "_", str(identity.get("engine", "voice")).lower()) or "voice"
-            found = self._paths[memo] = self._dir / engine / key[:2] / f"{key}{_SUFFIX}"
+            keys = self._keys.get(voice)
+            if keys is None:
+                engine = re.sub(r"[^a-z0-9_-]", "_", str(identity.get("engine", "voice")).lower()) or "voice"
+                keys = self._keys[voice] = (_Keys(identity), self._dir / engine)
+            key = keys[0].key(text)
+            found = self._paths[(voice, text)] = keys[1] / key[:2] / f"{key}{_SUFFIX}"
         return found
 
     def get(self, identity: Identity, text: str) -> Speech | None:
