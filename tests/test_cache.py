@@ -334,7 +334,10 @@ def test_path_keys_are_the_cue_keys(tmp_path: Path) -> None:
     from stretchcast.voices.cache import Identity, cue_key
 
     cache = CueCache(tmp_path)
-    voices: list[Identity] = [{"engine": "piper", "model": "joe", "rate": 1.0}, {"engine": "fake", "v": 2, "ok": True}]
+    voices: list[Identity] = [
+        {"engine": "piper", "model": "joe", "rate": 1.0},
+        {"engine": "fake", "v": 2, "ok": True},
+    ]
     for identity in voices:
         for text in ("Rest.", "Breathe out — slowly.", 'Say "S I" \\ ok', "Knie an die Brust 🙂", ""):
             assert cache.path_for(identity, text).stem == cue_key(identity, text)

@@ -194,13 +194,12 @@ def _decode(
     energy = CumulativeEnergy(np.frombuffer(body, dtype="<f8", count=n_energy).astype(np.float64), length)
     if n_energy != (length - 2) // ENERGY_STRIDE + 2:
         return None
-    try:
-        block_frames = frames.split_frames(bytes(body[8 * n_energy :]), rate, bitrate)
-    except (ValueError, IndexError):
+    data = bytes(body[8 * n_energy :])
+    if count < 1 or not data.startswith(b"\xff"):
         return None
-    if len(block_frames) != count:
-        return None
-    block = frames.Block(tuple(block_frames), samples, mp3.CrcSpan(zero_crc, columns))
+    block = frames.Block.joined(
+        data, count, samples, sample_rate=rate, bitrate=bitrate, crc=mp3.CrcSpan(zero_crc, columns)
+    )
     return Sound(block, samples, peak, energy)
 
 

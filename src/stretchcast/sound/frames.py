@@ -30,7 +30,6 @@ built and what is not".
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from typing import IO
 
 import lameenc
@@ -94,23 +93,50 @@ def main_data_begin(frame: bytes, sample_rate: int) -> int:
     return int(frame[4])  # MPEG-2: 8 bits
 
 
-@dataclass(frozen=True, eq=False)
 class Block:
-    """A sound encoded on its own, as whole frames that depend on no frame before them."""
+    """A sound encoded on its own, as whole frames that depend on no frame before them.
 
-    frames: tuple[bytes, ...]
-    samples: int  # the sound's own samples (not counting LEAD)
-    crc: mp3.CrcSpan | None = None  # what its bytes do to the music CRC (computed when first needed)
+    Made from its frames (``Block(frames, samples)``), or from their bytes as the frame cache keeps
+    them (``Block.joined``): a warm build only writes a block's bytes and counts its frames, so
+    they are cut into frames only if something asks (a split track cut inside a block).
+    """
+
+    def __init__(self, frames: tuple[bytes, ...], samples: int, crc: mp3.CrcSpan | None = None) -> None:
+        self._frames: tuple[bytes, ...] | None = frames
+        self._data: bytes | None = None
+        self._format: tuple[int, int] | None = None
+        self.size = len(frames)  # frames in the block
+        self.samples = samples  # the sound's own samples (not counting LEAD)
+        self.crc = crc  # what its bytes do to the music CRC (computed when first needed)
+
+    @classmethod
+    def joined(
+        cls,
+        data: bytes,
+        count: int,
+        samples: int,
+        *,
+        sample_rate: int,
+        bitrate: int,
+        crc: mp3.CrcSpan | None = None,
+    ) -> Block:
+        """A block of ``count`` frames of this format, one after another in ``data``."""
+        block = cls((), samples, crc)
+        block._frames, block._data, block._format, block.size = None, data, (sample_rate, bitrate), count
+        return block
 
     @property
-    def size(self) -> int:
-        """Frames in the block."""
-        return len(self.frames)
+    def frames(self) -> tuple[bytes, ...]:
+        """The block's frames."""
+        if self._frames is None:
+            assert self._data is not None and self._format is not None
+            self._frames = tuple(split_frames(self._data, *self._format))
+        return self._frames
 
     @functools.cached_property
     def data(self) -> bytes:
         """The block's frames, one after another."""
-        return b"".join(self.frames)
+        return self._data if self._data is not None else b"".join(self.frames)
 
     @functools.cached_property
     def crc_span(self) -> mp3.CrcSpan:
