@@ -105,18 +105,23 @@ def _build(
 ) -> tuple[bytes, int, CueSet]:
     """The track's bytes as a fresh build makes them, how many sounds it made, and its cues."""
     cues, timeline = _short(drill, cache, pronunciations)
-    made = 0
+    made = _count_made(monkeypatch)
+    buf = io.BytesIO()
+    frame_track.write(timeline, cues, 22050, 64, buf, make=frame_cache.maker(cache, cues, 22050, 64))
+    return buf.getvalue(), made[0], cues
+
+
+def _count_made(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A counter (its one item) of the sounds the frame cache has made from now on."""
+    made = [0]
     real = frame_track.make_sound
 
     def counting(*args: Any, **kwargs: Any) -> frame_track.Sound:
-        nonlocal made
-        made += 1
+        made[0] += 1
         return real(*args, **kwargs)
 
     monkeypatch.setattr("stretchcast.sound.frame_cache.make_sound", counting)
-    buf = io.BytesIO()
-    frame_track.write(timeline, cues, 22050, 64, buf, make=frame_cache.maker(cache, cues, 22050, 64))
-    return buf.getvalue(), made, cues
+    return made
 
 
 def test_frame_cache_round_trip_and_damage(
@@ -248,20 +253,12 @@ def test_voices_lifted_differently_keep_their_own_sounds(
     assert frame_track.lift_for("piper") < frame_track.lift_for("espeak") == frame_track.FRAME_GAIN_DB
     cache = CueCache(tmp_path / "cache")
     cues, timeline = _short(drill, cache)
-    made = 0
-    real = frame_track.make_sound
-
-    def counting(*args: Any, **kwargs: Any) -> frame_track.Sound:
-        nonlocal made
-        made += 1
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr("stretchcast.sound.frame_cache.make_sound", counting)
+    made = _count_made(monkeypatch)
     counts = []
     for lift in (5.5, 5.0, 5.5, 5.0):
-        made = 0
+        made[0] = 0
         maker = frame_cache.maker(cache, cues, 22050, 64, lift_db=lift)
         written = frame_track.write(timeline, cues, 22050, 64, io.BytesIO(), make=maker, lift_db=lift)
-        counts.append(made)
+        counts.append(made[0])
         assert written.measured.loudness_lufs == pytest.approx(-16.0, abs=1.0)
     assert counts[0] == counts[1] > 0 and counts[2:] == [0, 0]

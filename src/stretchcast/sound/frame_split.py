@@ -20,15 +20,11 @@ plays up to one frame (26 ms at 22.05 kHz) of it.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import IO
 
-import numpy as np
-
-from stretchcast.sound import frame_track, frames, master, mp3
+from stretchcast.sound import frame_track, frames, mp3
 from stretchcast.sound import signal as audio
-from stretchcast.sound.layout import Layout
 
 
 class CutError(ValueError):
@@ -117,23 +113,7 @@ def measurement(prepared: frame_track.Prepared, section: Cut) -> audio.Measureme
         for f, key in prepared.plan.placements
         if section.start <= f * spf + lead < section.end
     ]
-    keys = list(dict.fromkeys(key for _, key in inside))
-    index = {key: i for i, key in enumerate(keys)}
-    sounds = prepared.sounds
-    lay = Layout(  # the loudness comes from the energies: of each sound only its length is read
-        rate,
-        section.samples,
-        tuple(np.broadcast_to(np.float32(0), (sounds[k].samples,)) for k in keys),
-        tuple(sounds[k].true_peak_dbtp for k in keys),
-        np.array([at for at, _ in inside], dtype=np.int64),
-        np.array([index[k] for _, k in inside], dtype=np.int64),
-    )
-    peak = max(lay.peaks, default=-math.inf)
-    loudness = master.placed_loudness(lay, lambda s, positions: sounds[keys[s]].energy.at(positions))
-    return audio.Measurement(
-        loudness + mp3.DECODED_GAIN_DB,
-        peak + mp3.DECODED_GAIN_DB + master.coding_margin_db(rate, prepared.bitrate),
-    )
+    return frame_track.measure_placed(inside, section.samples, prepared.sounds, rate, prepared.bitrate)
 
 
 __all__ = ["Cut", "CutError", "cut", "measurement", "write"]

@@ -329,16 +329,29 @@ def measurement(
 ) -> audio.Measurement:
     """What a decoder will measure: loudness from the mastered sounds where they play, and the
     true peak as the bound the coding margin gives (as ``master.decoded_measurement``)."""
-    keys = list(dict.fromkeys(key for _, key in laid.placements))
-    index = {key: i for i, key in enumerate(keys)}
     spf = frames.samples_per_frame(sample_rate)
+    onsets = [(f * spf + frames.LEAD, key) for f, key in laid.placements]
+    return measure_placed(onsets, laid.length, sounds, sample_rate, bitrate)
+
+
+def measure_placed(
+    onsets: list[tuple[int, SoundKey]],
+    length: int,
+    sounds: dict[SoundKey, Sound],
+    sample_rate: int,
+    bitrate: int,
+) -> audio.Measurement:
+    """What a decoder will measure on ``length`` samples holding each sound at its onset sample
+    (a whole track, or a split track's part of it: ``frame_split.measurement``)."""
+    keys = list(dict.fromkeys(key for _, key in onsets))
+    index = {key: i for i, key in enumerate(keys)}
     lay = Layout(  # the loudness comes from the energies: of each sound only its length is read
         sample_rate,
-        laid.length,
+        length,
         tuple(np.broadcast_to(np.float32(0), (sounds[k].samples,)) for k in keys),
         tuple(sounds[k].true_peak_dbtp for k in keys),
-        np.array([f * spf + frames.LEAD for f, _ in laid.placements], dtype=np.int64),
-        np.array([index[k] for _, k in laid.placements], dtype=np.int64),
+        np.array([at for at, _ in onsets], dtype=np.int64),
+        np.array([index[k] for _, k in onsets], dtype=np.int64),
     )
     peak = max(lay.peaks, default=-math.inf)
     loudness = master.placed_loudness(lay, lambda s, positions: sounds[keys[s]].energy.at(positions))
